@@ -1,0 +1,325 @@
+//! The executor: runs a plan in dependency order, independent resources in parallel, saving
+//! the state after every successful step.
+
+pub mod reporter;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::blueprint::Attrs;
+use crate::blueprint::schema::Type;
+use crate::graph::Walk;
+use crate::plan::{Action, Change, Desired, Plan};
+use crate::resources::{self, Ctx, Failure, ResourceKind};
+use crate::state::{Backend, Recorded, State};
+pub use reporter::Reporter;
+
+/// How a run ended.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub done: Vec<(String, Action)>,
+    /// Address and what went wrong, with the AWS error message.
+    pub failed: Vec<(String, String)>,
+    /// Address and the failed resource it waited for.
+    pub skipped: Vec<(String, String)>,
+    /// Changes never started because the run was stopped.
+    pub not_started: Vec<String>,
+    /// A state save failed: the run stopped at once.
+    pub fatal: Option<String>,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+            && self.skipped.is_empty()
+            && self.not_started.is_empty()
+            && self.fatal.is_none()
+    }
+}
+
+/// What the executor works with.
+pub struct Executor<'a> {
+    pub aws: &'a Aws,
+    pub backend: &'a dyn Backend,
+    pub parallelism: usize,
+    pub reporter: &'a dyn Reporter,
+    /// Set (by Ctrl-C) to stop starting new work; calls in flight finish and are recorded.
+    pub stop: &'a AtomicBool,
+}
+
+/// Error of one change: what failed, with the resource's address added by the caller.
+enum StepError {
+    Aws(Failure),
+    Save(String),
+}
+
+impl From<Failure> for StepError {
+    fn from(f: Failure) -> Self {
+        StepError::Aws(f)
+    }
+}
+
+impl Executor<'_> {
+    /// Applies `plan` to `state`, returning the new state and the outcome.
+    pub async fn run(&self, plan: &Plan, state: State) -> (State, Outcome) {
+        let state = Mutex::new(state);
+        let mut outcome = Outcome::default();
+        {
+            let mut st = lock(&state);
+            let before = st.resources.len();
+            st.resources.retain(|r| !plan.forget.contains(&r.address));
+            if st.resources.len() != before
+                && let Err(e) = self.save(&mut st)
+            {
+                outcome.fatal = Some(e);
+                return (st.clone(), outcome);
+            }
+        }
+        let changes: BTreeMap<&str, &Change> = plan
+            .changes
+            .iter()
+            .map(|c| (c.address.as_str(), c))
+            .collect();
+        let mut walk = Walk::new(edges(plan));
+        let mut queue = VecDeque::new();
+        let mut inflight = FuturesUnordered::new();
+        self.reporter.begin(plan.changes.len());
+        loop {
+            if outcome.fatal.is_none() && !self.stop.load(Ordering::SeqCst) {
+                queue.extend(walk.take_ready());
+            }
+            while inflight.len() < self.parallelism.max(1) {
+                let Some(address) = queue.pop_front() else {
+                    break;
+                };
+                let Some(change) = changes.get(address.as_str()).copied() else {
+                    continue;
+                };
+                self.reporter.started(&change.address, change.action);
+                let state = &state;
+                inflight.push(async move {
+                    let started = Instant::now();
+                    let result = self.step(change, state).await;
+                    (change, started, result)
+                });
+            }
+            let Some((change, started, result)) = inflight.next().await else {
+                break;
+            };
+            match result {
+                Ok(()) => {
+                    self.reporter
+                        .finished(&change.address, change.action, started.elapsed());
+                    outcome.done.push((change.address.clone(), change.action));
+                    walk.done(&change.address);
+                }
+                Err(err) => {
+                    let message = match err {
+                        StepError::Aws(f) => f.to_string(),
+                        StepError::Save(e) => {
+                            outcome.fatal = Some(e.clone());
+                            e
+                        }
+                    };
+                    self.reporter
+                        .failed(&change.address, change.action, &message);
+                    outcome.failed.push((change.address.clone(), message));
+                    for s in walk.failed(&change.address) {
+                        self.reporter.skipped(&s, &change.address);
+                        outcome.skipped.push((s, change.address.clone()));
+                    }
+                }
+            }
+        }
+        outcome.not_started = walk.not_started();
+        self.reporter.end();
+        (lock(&state).clone(), outcome)
+    }
+
+    async fn step(&self, change: &Change, state: &Mutex<State>) -> Result<(), StepError> {
+        let kind = resources::kind(&change.kind).ok_or_else(|| {
+            Failure::new(
+                "plan",
+                format!("unknown resource kind `{}` in the plan", change.kind),
+            )
+        })?;
+        if matches!(change.action, Action::Delete | Action::Replace)
+            && let Some(prior) = &change.prior
+        {
+            let ctx = self.ctx(&prior.region, &change.address);
+            kind.delete(&ctx, prior).await?;
+            self.record(state, |st| {
+                st.remove(&change.address);
+            })?;
+        }
+        let Some(desired) = &change.desired else {
+            return Ok(());
+        };
+        let resolved = resolve_references(kind, desired, &lock(state))?;
+        let ctx = self.ctx(&desired.region, &change.address);
+        match change.action {
+            Action::Create | Action::Replace => {
+                if change.action == Action::Create && change.prior.is_some() {
+                    // The recorded resource vanished outside rampart: forget it first.
+                    self.record(state, |st| {
+                        st.remove(&change.address);
+                    })?;
+                }
+                let created = kind.create(&ctx, &resolved).await?;
+                let mut rec = Recorded {
+                    address: change.address.clone(),
+                    kind: change.kind.clone(),
+                    id: created.id,
+                    arn: created.arn,
+                    region: desired.region.clone(),
+                    attributes: resolved
+                        .iter()
+                        .filter(|(k, _)| created.set.contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    dependencies: desired.dependencies.clone(),
+                    prevent_destroy: desired.prevent_destroy,
+                };
+                self.record(state, |st| st.upsert(rec.clone()))?;
+                let rest: Vec<String> = kind
+                    .schema()
+                    .iter()
+                    .filter(|f| resolved.contains_key(f.name) && !created.set.contains(&f.name))
+                    .map(|f| f.name.to_string())
+                    .collect();
+                kind.update(&ctx, &rec, &Attrs::new(), &resolved, &rest)
+                    .await?;
+                rec.attributes = resolved;
+                self.record(state, |st| st.upsert(rec))?;
+            }
+            Action::Update => {
+                let Some(prior) = lock(state).get(&change.address).cloned() else {
+                    return Err(Failure::new(
+                        "plan",
+                        "the resource is not in the state any more; run plan again",
+                    )
+                    .into());
+                };
+                let names: Vec<String> = change.attributes.iter().map(|a| a.name.clone()).collect();
+                let before: Attrs = change
+                    .attributes
+                    .iter()
+                    .map(|a| (a.name.clone(), a.before.clone().unwrap_or(Value::Null)))
+                    .collect();
+                kind.update(&ctx, &prior, &before, &resolved, &names)
+                    .await?;
+                let mut rec = prior;
+                for name in &names {
+                    if let Some(v) = resolved.get(name) {
+                        rec.attributes.insert(name.clone(), v.clone());
+                    }
+                }
+                rec.dependencies = desired.dependencies.clone();
+                rec.prevent_destroy = desired.prevent_destroy;
+                self.record(state, |st| st.upsert(rec))?;
+            }
+            Action::Delete => {}
+        }
+        Ok(())
+    }
+
+    fn ctx<'c>(&'c self, region: &'c str, address: &'c str) -> Ctx<'c> {
+        Ctx {
+            aws: self.aws,
+            region,
+            address,
+        }
+    }
+
+    /// Changes the state and saves it at once, so a crash after this point loses nothing.
+    fn record(
+        &self,
+        state: &Mutex<State>,
+        change: impl FnOnce(&mut State),
+    ) -> Result<(), StepError> {
+        let mut st = lock(state);
+        change(&mut st);
+        self.save(&mut st).map_err(StepError::Save)
+    }
+
+    fn save(&self, st: &mut State) -> Result<(), String> {
+        st.serial += 1;
+        self.backend
+            .save(st)
+            .map_err(|e| format!("saving the state failed, so the run stopped: {e}"))
+    }
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Replaces references (addresses) with the physical values of their targets in the state.
+fn resolve_references(
+    kind: &dyn ResourceKind,
+    desired: &Desired,
+    state: &State,
+) -> Result<Attrs, Failure> {
+    let mut attrs = desired.attributes.clone();
+    for field in kind.schema() {
+        let Type::Ref(_) = field.ty else {
+            continue;
+        };
+        let Some(target) = attrs
+            .get(field.name)
+            .and_then(Value::as_str)
+            .map(String::from)
+        else {
+            continue;
+        };
+        let rec = state.get(&target).ok_or_else(|| {
+            Failure::new(
+                "resolve",
+                format!(
+                    "`{}` refers to `{target}`, which is not in the state",
+                    field.name
+                ),
+            )
+        })?;
+        let value = resources::kind(&rec.kind)
+            .map(|k| k.reference(rec))
+            .unwrap_or(Value::Null);
+        attrs.insert(field.name.to_string(), value);
+    }
+    Ok(attrs)
+}
+
+/// Which changes wait for which: creates and updates after what they depend on; a delete
+/// after every change of a resource that depended on the deleted one.
+fn edges(plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for c in &plan.changes {
+        let entry = edges.entry(c.address.clone()).or_default();
+        if let Some(d) = &c.desired {
+            entry.extend(d.dependencies.iter().cloned());
+        }
+    }
+    for c in &plan.changes {
+        if c.action != Action::Delete {
+            continue;
+        }
+        let dependents = plan.changes.iter().filter(|other| {
+            other
+                .prior
+                .as_ref()
+                .is_some_and(|p| p.dependencies.contains(&c.address))
+        });
+        let waits: Vec<String> = dependents.map(|o| o.address.clone()).collect();
+        edges.entry(c.address.clone()).or_default().extend(waits);
+    }
+    edges
+}

@@ -1,0 +1,169 @@
+//! AWS SDK set-up: credentials chain, profile, region, endpoint, retries, and one client per
+//! service and region, shared by every resource.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// How to reach AWS: what the command line and the blueprint say.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub region: String,
+    pub profile: Option<String>,
+}
+
+/// Setting up AWS access failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(
+        "refusing the plain-http endpoint `{0}`: only loopback addresses may be reached without TLS\n  = hint: use an https:// endpoint"
+    )]
+    InsecureEndpoint(String),
+    #[error("cannot identify the AWS account with STS GetCallerIdentity: {0}")]
+    Identity(String),
+    #[error(
+        "refusing to touch AWS account {actual}: the blueprint is for account {expected}\n  = hint: use credentials or a `--profile` for account {expected}"
+    )]
+    WrongAccount { expected: String, actual: String },
+}
+
+/// Shared SDK configuration and clients.
+pub struct Aws {
+    config: SdkConfig,
+    loopback_endpoint: bool,
+    kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
+    s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+}
+
+impl Aws {
+    /// Loads configuration the way the AWS CLI does (environment, profiles, SSO, IMDS), with
+    /// adaptive retries and bounded timeouts so a dead endpoint fails instead of hanging.
+    pub async fn connect(options: &Options) -> Result<Aws, SetupError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(options.region.clone()))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            );
+        if let Some(profile) = &options.profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = loader.load().await;
+        let mut loopback_endpoint = false;
+        if let Some(endpoint) = config.endpoint_url() {
+            let (scheme, host) = scheme_and_host(endpoint);
+            loopback_endpoint = is_loopback(host);
+            if scheme.eq_ignore_ascii_case("http") && !loopback_endpoint {
+                return Err(SetupError::InsecureEndpoint(endpoint.to_string()));
+            }
+        }
+        Ok(Aws {
+            config,
+            loopback_endpoint,
+            kms: Mutex::new(HashMap::new()),
+            s3: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        cached(&self.kms, region, || {
+            let conf = aws_sdk_kms::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_kms::Client::from_conf(conf)
+        })
+    }
+
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        cached(&self.s3, region, || {
+            // Virtual-host addressing needs DNS for `bucket.host`, which a local endpoint lacks.
+            let conf = aws_sdk_s3::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .force_path_style(self.loopback_endpoint)
+                .build();
+            aws_sdk_s3::Client::from_conf(conf)
+        })
+    }
+
+    /// The account the credentials belong to.
+    pub async fn account_id(&self) -> Result<String, SetupError> {
+        let sts = aws_sdk_sts::Client::new(&self.config);
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| SetupError::Identity(crate::resources::describe_error(&e)))?;
+        out.account
+            .ok_or_else(|| SetupError::Identity("the answer named no account".into()))
+    }
+
+    /// Refuses to go on when the blueprint names another account than the credentials'.
+    pub async fn check_account(&self, expected: Option<&str>) -> Result<(), SetupError> {
+        let Some(expected) = expected else {
+            return Ok(());
+        };
+        let actual = self.account_id().await?;
+        if actual != expected {
+            return Err(SetupError::WrongAccount {
+                expected: expected.to_string(),
+                actual,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn cached<C: Clone>(map: &Mutex<HashMap<String, C>>, region: &str, make: impl FnOnce() -> C) -> C {
+    let mut map = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    map.entry(region.to_string()).or_insert_with(make).clone()
+}
+
+fn scheme_and_host(url: &str) -> (&str, &str) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    (scheme, host)
+}
+
+/// Loopback names and addresses: `localhost`, 127.0.0.0/8 and ::1.
+pub fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_count_as_local() {
+        for (url, host, local) in [
+            ("http://127.0.0.1:5000", "127.0.0.1", true),
+            ("http://localhost/", "localhost", true),
+            ("http://[::1]:80", "::1", true),
+            ("http://127.9.9.9", "127.9.9.9", true),
+            ("http://10.0.0.1:4566", "10.0.0.1", false),
+            ("http://user@example.com:1", "example.com", false),
+            ("http://127.0.0.1.evil.com", "127.0.0.1.evil.com", false),
+        ] {
+            let (_, h) = scheme_and_host(url);
+            assert_eq!(h, host, "{url}");
+            assert_eq!(is_loopback(h), local, "{url}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Blueprint diagnostics: what is wrong, where (`file:line:column`) and how to fix it.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A position in a blueprint file, 1-based as editors show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Position {
+    /// Converts a byte offset into a line and a column counted in characters.
+    pub fn of_offset(source: &str, offset: usize) -> Position {
+        let offset = offset.min(source.len());
+        // A span may end inside a multi-byte character of hostile input: step back to a boundary.
+        let offset = (0..=offset)
+            .rev()
+            .find(|&o| source.is_char_boundary(o))
+            .unwrap_or(0);
+        let before = &source[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        Position { line, column }
+    }
+}
+
+/// One problem found in a blueprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub position: Position,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "error: {}\n  --> {}:{}:{}",
+            self.message,
+            self.file.display(),
+            self.position.line,
+            self.position.column
+        )?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects every problem of one blueprint, so that all are reported at once.
+#[derive(Debug)]
+pub struct Diagnostics<'a> {
+    file: &'a Path,
+    source: &'a str,
+    items: Vec<Diagnostic>,
+}
+
+impl<'a> Diagnostics<'a> {
+    pub fn new(file: &'a Path, source: &'a str) -> Self {
+        Diagnostics {
+            file,
+            source,
+            items: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, span: &Range<usize>, message: impl Into<String>) {
+        self.push(span, message.into(), None);
+    }
+
+    pub fn error_hint(
+        &mut self,
+        span: &Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.push(span, message.into(), Some(hint.into()));
+    }
+
+    fn push(&mut self, span: &Range<usize>, message: String, hint: Option<String>) {
+        self.items.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            position: Position::of_offset(self.source, span.start),
+            message,
+            hint,
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn into_vec(mut self) -> Vec<Diagnostic> {
+        self.items
+            .sort_by_key(|d| (d.position.line, d.position.column));
+        self.items
+    }
+}
+
+/// Suggests the closest of `candidates` to a misspelt `name`, if one is close enough.
+pub fn did_you_mean<'c>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_lines_and_characters_from_one() {
+        let src = "a = 1\nbé = 2\n";
+        assert_eq!(Position::of_offset(src, 0), Position { line: 1, column: 1 });
+        assert_eq!(Position::of_offset(src, 6), Position { line: 2, column: 1 });
+        // "bé" is three bytes but two characters: the column after it is the third.
+        assert_eq!(Position::of_offset(src, 9), Position { line: 2, column: 3 });
+        // An offset inside a character or past the end never panics.
+        assert_eq!(Position::of_offset(src, 8).line, 2);
+        assert_eq!(Position::of_offset(src, 999).line, 3);
+    }
+
+    #[test]
+    fn suggestions_only_for_close_names() {
+        let fields = ["versioning", "name", "kms_key"];
+        assert_eq!(did_you_mean("versionin", fields), Some("versioning"));
+        assert_eq!(did_you_mean("kms", fields), Some("kms_key"));
+        assert_eq!(did_you_mean("zzzz", fields), None);
+    }
+}

@@ -1,0 +1,90 @@
+//! Blueprints: TOML files parsed with spans into a validated model of desired resources.
+//!
+//! `parse` walks the TOML tree against each kind's schema and collects every problem with its
+//! `file:line:column`; a blueprint that comes out of it has known kinds, typed values, defaults
+//! filled in, references that point at resources of the right kind, and no cycles.
+
+pub mod diagnostic;
+mod parse;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub use diagnostic::Diagnostic;
+pub use parse::parse;
+
+/// Attribute values of a resource, keyed by field name.
+pub type Attrs = BTreeMap<String, Value>;
+
+/// A validated blueprint.
+#[derive(Debug, Clone)]
+pub struct Blueprint {
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes, so a saved plan can tell whether the blueprint changed.
+    pub source_sha256: String,
+    pub name: String,
+    pub region: String,
+    pub account_id: Option<String>,
+    pub regions: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub state_path: Option<PathBuf>,
+    pub resources: Vec<Resource>,
+}
+
+impl Blueprint {
+    pub fn resource(&self, address: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.address == address)
+    }
+}
+
+/// One resource the blueprint asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    /// `kind.name`, for example `s3_bucket.raw`.
+    pub address: String,
+    pub kind: &'static str,
+    /// Desired attributes with defaults filled in; references hold the target's address.
+    pub attrs: Attrs,
+    /// Every resource this one needs first: its references and its `depends_on`.
+    pub dependencies: Vec<String>,
+    pub prevent_destroy: bool,
+}
+
+/// Reading a blueprint failed: either the file could not be read or it has problems.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read blueprint `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", render_diagnostics(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {
+    let mut out: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+    out.push(format!(
+        "blueprint has {} problem{}",
+        diagnostics.len(),
+        if diagnostics.len() == 1 { "" } else { "s" }
+    ));
+    out.join("\n\n")
+}
+
+/// Reads and validates a blueprint file.
+pub fn load(path: &Path) -> Result<Blueprint, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &bytes).map_err(LoadError::Invalid)
+}
+
+/// Splits an address into kind and name.
+pub fn split_address(address: &str) -> Option<(&str, &str)> {
+    address.split_once('.')
+}

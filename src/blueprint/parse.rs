@@ -1,0 +1,796 @@
+//! Walks the spanned TOML tree against the schemas and builds a [`Blueprint`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use super::schema::{Default, Field, Type};
+use super::{Attrs, Blueprint, Resource, split_address};
+use crate::graph;
+use crate::resources;
+
+const SECTIONS: [&str; 3] = ["blueprint", "tags", "state"];
+
+const BLUEPRINT_FIELDS: &[Field] = &[
+    Field::optional(
+        "name",
+        Type::Str(Some(check_blueprint_name)),
+        "names the blueprint and its state",
+    )
+    .required(),
+    Field::optional("region", Type::Str(Some(check_region)), "home region").required(),
+    Field::optional(
+        "account_id",
+        Type::Str(Some(check_account_id)),
+        "the only AWS account apply may touch",
+    ),
+    Field::optional(
+        "regions",
+        Type::StrList(Some(check_region)),
+        "regions of regional baselines",
+    ),
+];
+
+const STATE_FIELDS: &[Field] = &[Field::optional(
+    "path",
+    Type::Str(None),
+    "local state file, relative to the current directory",
+)];
+
+/// Fields every resource takes besides those of its kind.
+const META_FIELDS: &[Field] = &[
+    Field::optional(
+        "depends_on",
+        Type::RefList,
+        "resources to create before this one",
+    ),
+    Field::optional(
+        "prevent_destroy",
+        Type::Bool,
+        "refuse any plan that deletes it",
+    )
+    .default(Default::Bool(false)),
+];
+
+/// A reference found while walking, checked once every resource is known.
+struct RefSite {
+    from: String,
+    field: String,
+    target: String,
+    kind: Option<&'static str>,
+    span: Range<usize>,
+}
+
+struct Walker<'a> {
+    diags: Diagnostics<'a>,
+    refs: Vec<RefSite>,
+}
+
+/// Parses and validates a blueprint. `bytes` is the file's content; `path` names it in errors.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Blueprint, Vec<Diagnostic>> {
+    let source = match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
+            let mut diags = Diagnostics::new(path, &valid);
+            diags.error_hint(
+                &(e.valid_up_to()..e.valid_up_to()),
+                "the blueprint is not valid UTF-8 text",
+                "a blueprint is a TOML file; check that the right file was given",
+            );
+            return Err(diags.into_vec());
+        }
+    };
+    let mut w = Walker {
+        diags: Diagnostics::new(path, source),
+        refs: Vec::new(),
+    };
+    let root = match DeTable::parse(source) {
+        Ok(root) => root,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            w.diags.error_hint(
+                &span,
+                format!("invalid TOML: {}", e.message().trim_end()),
+                "fix the TOML syntax at this position",
+            );
+            return Err(w.diags.into_vec());
+        }
+    };
+    let bp = w.blueprint(path, source, root.get_ref());
+    if w.diags.is_empty()
+        && let Some(bp) = bp
+    {
+        return Ok(bp);
+    }
+    Err(w.diags.into_vec())
+}
+
+impl Walker<'_> {
+    fn blueprint(&mut self, path: &Path, source: &str, root: &DeTable) -> Option<Blueprint> {
+        let mut header = None;
+        let mut tags = BTreeMap::new();
+        let mut state_path = None;
+        let mut resources = Vec::new();
+        let mut spans = HashMap::new();
+
+        for (key, value) in root.iter() {
+            let name = key.get_ref().as_ref();
+            match name {
+                "blueprint" => header = self.table(BLUEPRINT_FIELDS, value, "[blueprint]"),
+                "tags" => {
+                    if let Some(t) = self.convert(&Type::StrMap, value, "[tags]", "tags") {
+                        tags = string_map(&t);
+                        self.check_tags(&tags, value.span());
+                    }
+                }
+                "state" => {
+                    if let Some(t) = self.table(STATE_FIELDS, value, "[state]") {
+                        state_path = t.get("path").and_then(Value::as_str).map(PathBuf::from);
+                    }
+                }
+                _ => match resources::kind(name) {
+                    Some(kind) => self.resources_of(kind, value, &mut resources, &mut spans),
+                    None => {
+                        let candidates = SECTIONS.iter().copied().chain(resources::kind_names());
+                        let hint = match did_you_mean(name, candidates) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => format!(
+                                "known sections: {}; resource kinds: {}",
+                                SECTIONS.join(", "),
+                                resources::kind_names().collect::<Vec<_>>().join(", ")
+                            ),
+                        };
+                        self.diags.error_hint(
+                            &key.span(),
+                            format!("unknown section or resource kind `{name}`"),
+                            hint,
+                        );
+                    }
+                },
+            }
+        }
+
+        let header = match header {
+            Some(h) => h,
+            None => {
+                if root.get("blueprint").is_none() {
+                    self.diags.error_hint(
+                        &(0..0),
+                        "missing `[blueprint]` section",
+                        "start the file with `[blueprint]`, `name = \"...\"` and `region = \"...\"`",
+                    );
+                }
+                return None;
+            }
+        };
+
+        self.check_references(&resources);
+        self.check_unique(&resources, &spans);
+        for r in &resources {
+            for (field, message, hint) in resources::kind(r.kind)?.validate(&r.attrs) {
+                let span = spans
+                    .get(&(r.address.clone(), field.to_string()))
+                    .or_else(|| spans.get(&(r.address.clone(), String::new())))
+                    .cloned()
+                    .unwrap_or(0..0);
+                self.diags.error_hint(
+                    &span,
+                    format!("`{}` in `{}`: {message}", field, r.address),
+                    hint,
+                );
+            }
+        }
+        if let Some(cycle) = graph::find_cycle(
+            resources
+                .iter()
+                .map(|r| (r.address.as_str(), r.dependencies.as_slice())),
+        ) {
+            let span = spans
+                .get(&(cycle[0].clone(), String::new()))
+                .cloned()
+                .unwrap_or(0..0);
+            self.diags.error_hint(
+                &span,
+                format!("dependency cycle: {}", cycle.join(" -> ")),
+                "remove one of these references or `depends_on` entries",
+            );
+        }
+
+        Some(Blueprint {
+            path: path.to_path_buf(),
+            source_sha256: hex::encode(Sha256::digest(source.as_bytes())),
+            name: header.get("name")?.as_str()?.to_string(),
+            region: header.get("region")?.as_str()?.to_string(),
+            account_id: header
+                .get("account_id")
+                .and_then(Value::as_str)
+                .map(String::from),
+            regions: header
+                .get("regions")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            tags,
+            state_path,
+            resources,
+        })
+    }
+
+    fn resources_of(
+        &mut self,
+        kind: &'static dyn resources::ResourceKind,
+        value: &Spanned<DeValue>,
+        out: &mut Vec<Resource>,
+        spans: &mut HashMap<(String, String), Range<usize>>,
+    ) {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.diags.error_hint(
+                &value.span(),
+                format!("`{}` must hold tables of resources", kind.name()),
+                format!("write each resource as `[{}.NAME]`", kind.name()),
+            );
+            return;
+        };
+        let fields: Vec<Field> = kind.schema().iter().chain(META_FIELDS).copied().collect();
+        for (key, body) in table.iter() {
+            let name = key.get_ref().as_ref();
+            let address = format!("{}.{}", kind.name(), name);
+            if let Err(why) = check_resource_name(name) {
+                self.diags.error_hint(
+                    &key.span(),
+                    format!("invalid resource name `{name}`: {why}"),
+                    "use lowercase letters, digits, `_` and `-`, starting with a letter",
+                );
+                continue;
+            }
+            spans.insert((address.clone(), String::new()), key.span());
+            if let DeValue::Table(t) = body.get_ref() {
+                for (k, v) in t.iter() {
+                    spans.insert((address.clone(), k.get_ref().to_string()), v.span());
+                }
+            }
+            let Some(mut attrs) = self.table(&fields, body, &address) else {
+                continue;
+            };
+            let prevent_destroy = attrs
+                .remove("prevent_destroy")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            let mut dependencies: Vec<String> = Vec::new();
+            if let Some(Value::Array(list)) = attrs.remove("depends_on") {
+                dependencies.extend(list.iter().filter_map(Value::as_str).map(String::from));
+            }
+            for field in kind.schema() {
+                if let (Type::Ref(_), Some(Value::String(target))) =
+                    (field.ty, attrs.get(field.name))
+                {
+                    dependencies.push(target.clone());
+                }
+            }
+            dependencies.sort();
+            dependencies.dedup();
+            out.push(Resource {
+                address,
+                kind: kind.name(),
+                attrs,
+                dependencies,
+                prevent_destroy,
+            });
+        }
+    }
+
+    /// Walks a table against `fields`: unknown fields, missing required ones, defaults.
+    fn table(&mut self, fields: &[Field], value: &Spanned<DeValue>, ctx: &str) -> Option<Attrs> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.diags.error(
+                &value.span(),
+                format!(
+                    "`{ctx}` must be a table, found {}",
+                    describe(value.get_ref())
+                ),
+            );
+            return None;
+        };
+        let mut attrs = Attrs::new();
+        let mut ok = true;
+        for (key, v) in table.iter() {
+            let name = key.get_ref().as_ref();
+            match fields.iter().find(|f| f.name == name && !f.computed) {
+                Some(field) => match self.convert(&field.ty, v, ctx, name) {
+                    Some(val) => {
+                        attrs.insert(name.to_string(), val);
+                    }
+                    None => ok = false,
+                },
+                None => {
+                    ok = false;
+                    let settable = || fields.iter().filter(|f| !f.computed).map(|f| f.name);
+                    let hint = match did_you_mean(name, settable()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None if fields.iter().any(|f| f.name == name) => {
+                            format!("`{name}` is derived by rampart and cannot be set")
+                        }
+                        None => format!(
+                            "`{ctx}` takes: {}",
+                            settable().collect::<Vec<_>>().join(", ")
+                        ),
+                    };
+                    self.diags.error_hint(
+                        &key.span(),
+                        format!("unknown field `{name}` in `{ctx}`"),
+                        hint,
+                    );
+                }
+            }
+        }
+        for field in fields {
+            if attrs.contains_key(field.name) {
+                continue;
+            }
+            if field.required {
+                ok = false;
+                self.diags.error_hint(
+                    &value.span(),
+                    format!("`{ctx}` is missing the required field `{}`", field.name),
+                    format!("add `{} = ...` ({})", field.name, field.doc),
+                );
+            } else if let Some(default) = field.default.value() {
+                attrs.insert(field.name.to_string(), default);
+            }
+        }
+        ok.then_some(attrs)
+    }
+
+    /// Converts one TOML value to the field's type, reporting a mismatch.
+    fn convert(
+        &mut self,
+        ty: &Type,
+        value: &Spanned<DeValue>,
+        ctx: &str,
+        name: &str,
+    ) -> Option<Value> {
+        let span = value.span();
+        let mismatch = |w: &mut Self| {
+            w.diags.error(
+                &span,
+                format!(
+                    "`{name}` in `{ctx}` must be {}, found {}",
+                    ty.describe(),
+                    describe(value.get_ref())
+                ),
+            );
+            None
+        };
+        match (ty, value.get_ref()) {
+            (Type::Bool, DeValue::Boolean(b)) => Some(Value::Bool(*b)),
+            (Type::Int { min, max }, DeValue::Integer(i)) => {
+                match i64::from_str_radix(i.as_str(), i.radix()) {
+                    Ok(n) if (*min..=*max).contains(&n) => Some(Value::from(n)),
+                    _ => {
+                        self.diags.error_hint(
+                            &span,
+                            format!("`{name}` in `{ctx}` is out of range"),
+                            format!("use an integer from {min} to {max}"),
+                        );
+                        None
+                    }
+                }
+            }
+            (Type::Str(check), DeValue::String(s)) => {
+                if let Some(Err(why)) = check.map(|c| c(s)) {
+                    self.diags
+                        .error(&span, format!("`{name}` in `{ctx}`: {why} (got `{s}`)"));
+                    return None;
+                }
+                Some(Value::String(s.to_string()))
+            }
+            (Type::Json, DeValue::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(doc @ Value::Object(_)) => Some(doc),
+                Ok(_) => {
+                    self.diags
+                        .error(&span, format!("`{name}` in `{ctx}` must be a JSON object"));
+                    None
+                }
+                Err(e) => {
+                    self.diags.error_hint(
+                        &span,
+                        format!("`{name}` in `{ctx}` is not valid JSON: {e}"),
+                        "write the document in a TOML multi-line literal string ('''...''')",
+                    );
+                    None
+                }
+            },
+            (Type::Ref(kind), DeValue::String(s)) => {
+                self.refs.push(RefSite {
+                    from: ctx.to_string(),
+                    field: name.to_string(),
+                    target: s.to_string(),
+                    kind: Some(kind),
+                    span,
+                });
+                Some(Value::String(s.to_string()))
+            }
+            (Type::RefList, DeValue::Array(items)) => {
+                let mut out = Vec::new();
+                for item in items.iter() {
+                    match item.get_ref() {
+                        DeValue::String(s) => {
+                            self.refs.push(RefSite {
+                                from: ctx.to_string(),
+                                field: name.to_string(),
+                                target: s.to_string(),
+                                kind: None,
+                                span: item.span(),
+                            });
+                            out.push(Value::String(s.to_string()));
+                        }
+                        other => {
+                            self.diags.error(
+                                &item.span(),
+                                format!(
+                                    "`{name}` in `{ctx}` must list addresses as strings, found {}",
+                                    describe(other)
+                                ),
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(Value::Array(out))
+            }
+            (Type::StrList(check), DeValue::Array(items)) => {
+                let mut out = Vec::new();
+                for item in items.iter() {
+                    let DeValue::String(s) = item.get_ref() else {
+                        self.diags.error(
+                            &item.span(),
+                            format!(
+                                "`{name}` in `{ctx}` must be a list of strings, found {}",
+                                describe(item.get_ref())
+                            ),
+                        );
+                        return None;
+                    };
+                    if let Some(Err(why)) = check.map(|c| c(s)) {
+                        self.diags.error(
+                            &item.span(),
+                            format!("`{name}` in `{ctx}`: {why} (got `{s}`)"),
+                        );
+                        return None;
+                    }
+                    out.push(Value::String(s.to_string()));
+                }
+                Some(Value::Array(out))
+            }
+            (Type::StrMap, DeValue::Table(t)) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in t.iter() {
+                    let DeValue::String(s) = v.get_ref() else {
+                        self.diags.error(
+                            &v.span(),
+                            format!(
+                                "`{}` in `{ctx}` must be a string, found {}",
+                                k.get_ref(),
+                                describe(v.get_ref())
+                            ),
+                        );
+                        return None;
+                    };
+                    out.insert(k.get_ref().to_string(), Value::String(s.to_string()));
+                }
+                Some(Value::Object(out))
+            }
+            (Type::Table(fields), DeValue::Table(_)) => self
+                .table(fields, value, &format!("{ctx}.{name}"))
+                .map(|attrs| Value::Object(attrs.into_iter().collect())),
+            _ => mismatch(self),
+        }
+    }
+
+    fn check_references(&mut self, resources: &[Resource]) {
+        let known: HashMap<&str, &str> = resources
+            .iter()
+            .map(|r| (r.address.as_str(), r.kind))
+            .collect();
+        for site in std::mem::take(&mut self.refs) {
+            let Some((kind, _)) = split_address(&site.target) else {
+                self.diags.error_hint(
+                    &site.span,
+                    format!(
+                        "`{}` in `{}` is not a resource address: `{}`",
+                        site.field, site.from, site.target
+                    ),
+                    "write an address as `kind.name`, for example \"kms_key.data\"",
+                );
+                continue;
+            };
+            match known.get(site.target.as_str()) {
+                None => {
+                    let hint = match did_you_mean(&site.target, known.keys().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "declare the resource, or fix the address".to_string(),
+                    };
+                    self.diags.error_hint(
+                        &site.span,
+                        format!(
+                            "`{}` in `{}` refers to `{}`, which the blueprint does not declare",
+                            site.field, site.from, site.target
+                        ),
+                        hint,
+                    );
+                }
+                Some(actual) => {
+                    if let Some(expected) = site.kind
+                        && *actual != expected
+                    {
+                        self.diags.error_hint(
+                            &site.span,
+                            format!(
+                                "`{}` in `{}` must refer to a {expected}, but `{}` is a {kind}",
+                                site.field, site.from, site.target
+                            ),
+                            format!("use the address of a {expected}, like \"{expected}.NAME\""),
+                        );
+                    }
+                    if site.target == site.from {
+                        self.diags.error(
+                            &site.span,
+                            format!("`{}` in `{}` refers to itself", site.field, site.from),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Values marked unique (bucket names, aliases) may appear only once per kind.
+    fn check_unique(
+        &mut self,
+        resources: &[Resource],
+        spans: &HashMap<(String, String), Range<usize>>,
+    ) {
+        let mut seen: HashMap<(&str, &str, String), &str> = HashMap::new();
+        for r in resources {
+            let Some(kind) = resources::kind(r.kind) else {
+                continue;
+            };
+            for field in kind.schema().iter().filter(|f| f.unique) {
+                let Some(value) = r.attrs.get(field.name) else {
+                    continue;
+                };
+                let key = (r.kind, field.name, value.to_string());
+                if let Some(first) = seen.get(&key) {
+                    let span = spans
+                        .get(&(r.address.clone(), field.name.to_string()))
+                        .cloned()
+                        .unwrap_or(0..0);
+                    self.diags.error_hint(
+                        &span,
+                        format!(
+                            "`{}` of `{}` is {value}, the same as `{first}`",
+                            field.name, r.address
+                        ),
+                        format!("each {} needs its own `{}`", r.kind, field.name),
+                    );
+                } else {
+                    seen.insert(key, &r.address);
+                }
+            }
+        }
+    }
+
+    fn check_tags(&mut self, tags: &BTreeMap<String, String>, span: Range<usize>) {
+        for (k, v) in tags {
+            if let Err(why) = check_tag(k, v) {
+                self.diags.error(&span, format!("tag `{k}`: {why}"));
+            }
+        }
+    }
+}
+
+/// Names a TOML value's type for error messages.
+fn describe(value: &DeValue) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+fn string_map(value: &Value) -> BTreeMap<String, String> {
+    value
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Tag rules of AWS, plus the `rampart:` prefix rampart keeps for itself.
+pub fn check_tag(key: &str, value: &str) -> Result<(), String> {
+    if key.is_empty() || key.chars().count() > 128 {
+        return Err("a tag key has 1 to 128 characters".into());
+    }
+    if value.chars().count() > 256 {
+        return Err("a tag value has at most 256 characters".into());
+    }
+    if key.starts_with("aws:") {
+        return Err("the `aws:` prefix is reserved by AWS".into());
+    }
+    if key.starts_with("rampart:") {
+        return Err("the `rampart:` prefix is reserved for rampart's own tags".into());
+    }
+    Ok(())
+}
+
+fn check_resource_name(name: &str) -> Result<(), &'static str> {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_ascii_lowercase() => {}
+        _ => return Err("it must start with a lowercase letter"),
+    }
+    if name.len() > 64 {
+        return Err("it has more than 64 characters");
+    }
+    if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
+        return Err("it may hold only lowercase letters, digits, `_` and `-`");
+    }
+    Ok(())
+}
+
+fn check_blueprint_name(name: &str) -> Result<(), String> {
+    // The name becomes a file name under `state/`, so it must be safe as one.
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err("a blueprint name has 1 to 64 letters, digits, `-` or `_`, starting with a letter or digit".into())
+    }
+}
+
+/// An AWS region name such as `eu-west-1` or `us-gov-west-1`.
+pub fn check_region(region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if ok {
+        Ok(())
+    } else {
+        Err("not an AWS region name like `eu-west-1`".into())
+    }
+}
+
+fn check_account_id(id: &str) -> Result<(), String> {
+    if id.len() == 12 && id.chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err("an AWS account id is 12 digits, written as a string".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(src: &str) -> Vec<String> {
+        match parse(Path::new("bp.toml"), src.as_bytes()) {
+            Ok(_) => Vec::new(),
+            Err(d) => d.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    const HEAD: &str = "[blueprint]\nname = \"t\"\nregion = \"eu-west-1\"\n";
+
+    #[test]
+    fn a_minimal_blueprint_parses_with_secure_defaults() {
+        let src = format!(
+            "{HEAD}[kms_key.data]\n[s3_bucket.raw]\nname = \"raw-bucket\"\nkms_key = \"kms_key.data\"\n"
+        );
+        let bp = parse(Path::new("bp.toml"), src.as_bytes()).unwrap();
+        let bucket = bp.resource("s3_bucket.raw").unwrap();
+        assert_eq!(bucket.attrs["versioning"], Value::Bool(true));
+        assert_eq!(bucket.attrs["block_public_access"], Value::Bool(true));
+        assert_eq!(bucket.attrs["require_tls"], Value::Bool(true));
+        assert_eq!(bucket.dependencies, vec!["kms_key.data".to_string()]);
+        let key = bp.resource("kms_key.data").unwrap();
+        assert_eq!(key.attrs["rotation"], Value::Bool(true));
+        assert_eq!(key.attrs["rotation_period_days"], Value::from(365));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_position() {
+        let src = format!(
+            "{HEAD}[s3_bucket.raw]\nname = \"raw-bucket\"\nversionin = true\nkms_key = \"kms_key.nope\"\n[kms_key.a]\nrotation_period_days = 5\n"
+        );
+        let errs = errors(&src);
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+        assert!(errs[0].contains("unknown field `versionin`") && errs[0].contains("bp.toml:6:1"));
+        assert!(errs[0].contains("did you mean `versioning`?"));
+        assert!(errs[1].contains("`kms_key.nope`") && errs[1].contains("bp.toml:7:11"));
+        assert!(errs[2].contains("out of range") && errs[2].contains("90 to 2560"));
+    }
+
+    #[test]
+    fn wrong_kind_of_reference_is_an_error() {
+        let src = format!(
+            "{HEAD}[s3_bucket.logs]\nname = \"logs-bucket\"\n[s3_bucket.raw]\nname = \"raw-bucket\"\nkms_key = \"s3_bucket.logs\"\n"
+        );
+        let errs = errors(&src);
+        assert!(
+            errs.iter().any(|e| e.contains("must refer to a kms_key")),
+            "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn cycles_are_reported_with_their_path() {
+        let src = format!(
+            "{HEAD}[kms_key.a]\ndepends_on = [\"kms_key.b\"]\n[kms_key.b]\ndepends_on = [\"kms_key.a\"]\n"
+        );
+        let errs = errors(&src);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("dependency cycle: kms_key.a -> kms_key.b -> kms_key.a")),
+            "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn broken_toml_and_bad_bytes_are_errors_not_panics() {
+        assert!(errors("[blueprint\nname=")[0].contains("invalid TOML"));
+        let bad = parse(Path::new("x.toml"), b"[blueprint]\nname = \"\xff\"");
+        assert!(bad.unwrap_err()[0].message.contains("UTF-8"));
+        assert!(errors("")[0].contains("missing `[blueprint]`"));
+        assert!(errors("blueprint = 3")[0].contains("must be a table"));
+    }
+
+    #[test]
+    fn duplicate_bucket_names_are_refused() {
+        let src = format!(
+            "{HEAD}[s3_bucket.a]\nname = \"same-bucket\"\n[s3_bucket.b]\nname = \"same-bucket\"\n"
+        );
+        assert!(
+            errors(&src)
+                .iter()
+                .any(|e| e.contains("the same as `s3_bucket.a`"))
+        );
+    }
+
+    #[test]
+    fn regions_and_names_follow_aws_rules() {
+        assert!(check_region("eu-west-1").is_ok());
+        assert!(check_region("us-gov-west-1").is_ok());
+        assert!(check_region("europe").is_err());
+        assert!(check_region("EU-west-1").is_err());
+        assert!(check_blueprint_name("../etc").is_err());
+        assert!(check_tag("rampart:address", "x").is_err());
+    }
+}

@@ -1,0 +1,168 @@
+//! `rampart apply` and `rampart destroy`: plan, confirm, execute, summarise.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
+
+use super::plan::show;
+use super::session::{Session, load_blueprint};
+use super::{Exit, Global};
+use crate::apply::{Executor, Reporter};
+use crate::plan::{self, Mode, Plan};
+use crate::render::{self, Style, progress};
+use crate::state::Backend;
+
+pub async fn run(
+    global: &Global,
+    blueprint: Option<&Path>,
+    plan_file: Option<&Path>,
+    auto_approve: bool,
+) -> anyhow::Result<Exit> {
+    if let Some(plan_file) = plan_file {
+        return apply_saved(global, plan_file).await;
+    }
+    let path = blueprint.context("apply needs a blueprint or `--plan PLANFILE`")?;
+    let session = Session::open(global, load_blueprint(path)?, "apply").await?;
+    let plan = session.plan(Mode::Apply).await?;
+    execute(global, session, plan, auto_approve, "Apply").await
+}
+
+pub async fn destroy(global: &Global, path: &Path, auto_approve: bool) -> anyhow::Result<Exit> {
+    let session = Session::open(global, load_blueprint(path)?, "destroy").await?;
+    let plan = session.plan(Mode::Destroy).await?;
+    execute(global, session, plan, auto_approve, "Destroy").await
+}
+
+async fn apply_saved(global: &Global, plan_file: &Path) -> anyhow::Result<Exit> {
+    let bytes = std::fs::read(plan_file)
+        .with_context(|| format!("cannot read the plan `{}`", plan_file.display()))?;
+    let saved: Plan = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "`{}` is not a rampart plan file (or is damaged)",
+            plan_file.display()
+        )
+    })?;
+    if saved.format_version != plan::FORMAT_VERSION {
+        bail!(
+            "plan `{}` has format version {}, but this rampart applies version {}\n  = hint: make the plan again with this rampart",
+            plan_file.display(),
+            saved.format_version,
+            plan::FORMAT_VERSION
+        );
+    }
+    let bp = load_blueprint(Path::new(&saved.blueprint_path))?;
+    if bp.source_sha256 != saved.blueprint_sha256 {
+        bail!(
+            "refusing the saved plan: the blueprint `{}` changed since the plan was made\n  = hint: run `rampart plan` again",
+            saved.blueprint_path
+        );
+    }
+    let mut session = Session::open(global, bp, "apply").await?;
+    if session.state.serial == 0 && session.state.resources.is_empty() && saved.serial == 0 {
+        // No state was saved yet when the plan was made: it starts the plan's lineage.
+        session.state.lineage = saved.lineage.clone();
+    }
+    if session.state.lineage != saved.lineage {
+        bail!(
+            "refusing the saved plan: it was made for another state (lineage {}, this state has {})\n  = hint: run `rampart plan` again",
+            saved.lineage,
+            session.state.lineage
+        );
+    }
+    if session.state.serial != saved.serial {
+        bail!(
+            "refusing the saved plan: the state changed since the plan was made (plan at serial {}, state now at serial {})\n  = hint: run `rampart plan` again",
+            saved.serial,
+            session.state.serial
+        );
+    }
+    eprintln!("Applying the saved plan `{}`.", plan_file.display());
+    execute(global, session, saved, true, "Apply").await
+}
+
+async fn execute(
+    global: &Global,
+    session: Session,
+    plan: Plan,
+    auto_approve: bool,
+    verb: &str,
+) -> anyhow::Result<Exit> {
+    show(&plan, false, global.no_color)?;
+    if !plan.errors.is_empty() {
+        return Ok(Exit::Error);
+    }
+    let mut state = session.state.clone();
+    if !plan.has_changes() {
+        if state.sync_meta(&session.bp) {
+            state.serial += 1;
+            session.backend.save(&state)?;
+        }
+        return Ok(Exit::Success);
+    }
+    if !auto_approve && !confirm(verb)? {
+        eprintln!("{verb} cancelled; nothing was changed.");
+        return Ok(Exit::Error);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::SeqCst);
+                eprintln!(
+                    "\nInterrupted: finishing the calls in flight and saving the state. Press Ctrl-C again to exit at once."
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(Exit::Interrupted as i32);
+                }
+            }
+        }
+    });
+    let style = Style::stderr(global.no_color);
+    let reporter: Box<dyn Reporter> = if global.no_progress {
+        Box::new(progress::Quiet)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(progress::Bars::new(style))
+    } else {
+        Box::new(progress::Lines { style })
+    };
+    let executor = Executor {
+        aws: &session.aws,
+        backend: &session.backend,
+        parallelism: session.parallelism,
+        reporter: reporter.as_ref(),
+        stop: &stop,
+    };
+    let (mut state, outcome) = executor.run(&plan, state).await;
+    watcher.abort();
+    if outcome.fatal.is_none() && state.sync_meta(&session.bp) {
+        state.serial += 1;
+        session.backend.save(&state)?;
+    }
+    eprint!("{}", render::outcome::render(&outcome, style, verb));
+    Ok(if stop.load(Ordering::SeqCst) {
+        Exit::Interrupted
+    } else if outcome.ok() {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
+}
+
+/// Asks for `yes` on the terminal; anything else, or no input at all, is a no.
+fn confirm(verb: &str) -> anyhow::Result<bool> {
+    eprint!(
+        "\nDo you want to perform these actions? {verb} changes real infrastructure.\nOnly `yes` is accepted: "
+    );
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer from standard input")?;
+    Ok(answer.trim() == "yes")
+}

@@ -1,0 +1,145 @@
+//! The command line: clap types, the shared session set-up, and one file per command.
+
+mod apply;
+mod plan;
+mod session;
+mod show;
+mod unlock;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// What a command tells the shell: 0 success, 1 error, 2 something to act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Error = 1,
+    Changes = 2,
+    Interrupted = 130,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about = "Provision and guard a hardened AWS data platform from TOML blueprints",
+    after_help = "Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// State file to use instead of `[state] path` or `state/<blueprint name>.json`
+    #[arg(long, global = true, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// How many AWS operations may run at once
+    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    /// No progress bars or progress lines
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// No colours (NO_COLOR is honoured too)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// AWS profile from the shared config files
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Home region instead of the blueprint's `region`
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a blueprint without touching AWS
+    Validate { blueprint: PathBuf },
+    /// Refresh from AWS and show what apply would change
+    Plan {
+        blueprint: PathBuf,
+        /// Save the plan for `apply --plan`
+        #[arg(long, value_name = "PLANFILE")]
+        out: Option<PathBuf>,
+        /// Print the plan as versioned JSON instead of text
+        #[arg(long)]
+        json: bool,
+        /// Exit 2 when there are changes, 0 when there are none
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Make AWS match the blueprint
+    Apply {
+        #[arg(required_unless_present = "plan", conflicts_with = "plan")]
+        blueprint: Option<PathBuf>,
+        /// Apply without asking for confirmation
+        #[arg(long)]
+        auto_approve: bool,
+        /// Apply exactly this saved plan (no confirmation is asked)
+        #[arg(long, value_name = "PLANFILE")]
+        plan: Option<PathBuf>,
+    },
+    /// Delete everything the blueprint's state records
+    Destroy {
+        blueprint: PathBuf,
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Show the recorded state
+    Show {
+        blueprint: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a lock left behind by a run that is gone
+    ForceUnlock { blueprint: PathBuf },
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let global = cli.global;
+    match cli.command {
+        Command::Validate { blueprint } => validate::run(&global, &blueprint),
+        Command::Show { blueprint, json } => show::run(&global, &blueprint, json),
+        Command::ForceUnlock { blueprint } => unlock::run(&global, &blueprint),
+        Command::Plan {
+            blueprint,
+            out,
+            json,
+            detailed_exitcode,
+        } => runtime()?.block_on(plan::run(
+            &global,
+            &blueprint,
+            out.as_deref(),
+            json,
+            detailed_exitcode,
+        )),
+        Command::Apply {
+            blueprint,
+            auto_approve,
+            plan,
+        } => runtime()?.block_on(apply::run(
+            &global,
+            blueprint.as_deref(),
+            plan.as_deref(),
+            auto_approve,
+        )),
+        Command::Destroy {
+            blueprint,
+            auto_approve,
+        } => runtime()?.block_on(apply::destroy(&global, &blueprint, auto_approve)),
+    }
+}
+
+/// The async runtime, built only by commands that talk to AWS.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

@@ -1,0 +1,159 @@
+//! What plan, apply and destroy share: blueprint, state backend and lock, AWS clients,
+//! refresh and planning.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+
+use super::Global;
+use crate::aws::{self, Aws};
+use crate::blueprint::{self, Blueprint};
+use crate::plan::{self, Action, Mode, Plan, Refreshed};
+use crate::resources::{self, Ctx};
+use crate::state::local::{LocalBackend, LockGuard};
+use crate::state::{Backend, State, StateError};
+
+pub fn load_blueprint(path: &Path) -> anyhow::Result<Blueprint> {
+    Ok(blueprint::load(path)?)
+}
+
+/// `--state`, else `[state] path`, else `state/<name>.json`, relative to the current directory.
+pub fn state_path(global: &Global, bp: &Blueprint) -> PathBuf {
+    global
+        .state
+        .clone()
+        .or_else(|| bp.state_path.clone())
+        .unwrap_or_else(|| PathBuf::from("state").join(format!("{}.json", bp.name)))
+}
+
+pub fn backend(global: &Global, bp: &Blueprint) -> LocalBackend {
+    LocalBackend::new(state_path(global, bp))
+}
+
+/// An open, locked state and AWS access for one blueprint.
+pub struct Session {
+    pub bp: Blueprint,
+    pub backend: LocalBackend,
+    pub state: State,
+    pub aws: Aws,
+    pub parallelism: usize,
+    _lock: LockGuard,
+}
+
+impl Session {
+    pub async fn open(global: &Global, bp: Blueprint, operation: &str) -> anyhow::Result<Session> {
+        let mut bp = bp;
+        if let Some(region) = &global.region {
+            bp.region = region.clone();
+        }
+        let backend = backend(global, &bp);
+        let lock = backend.lock(operation)?;
+        let state = match backend.load()? {
+            Some(s) if s.blueprint != bp.name => {
+                return Err(StateError::WrongBlueprint {
+                    path: backend.describe(),
+                    found: s.blueprint,
+                    expected: bp.name.clone(),
+                }
+                .into());
+            }
+            Some(s) => s,
+            None => State::new(&bp.name),
+        };
+        let aws = Aws::connect(&aws::Options {
+            region: bp.region.clone(),
+            profile: global.profile.clone(),
+        })
+        .await?;
+        aws.check_account(bp.account_id.as_deref()).await?;
+        Ok(Session {
+            bp,
+            backend,
+            state,
+            aws,
+            parallelism: usize::from(global.parallelism),
+            _lock: lock,
+        })
+    }
+
+    /// Reads the actual state of every recorded resource, concurrently.
+    pub async fn refresh(&self) -> anyhow::Result<HashMap<String, Refreshed>> {
+        let reads = self.state.resources.iter().map(|rec| async move {
+            let kind = resources::kind(&rec.kind).with_context(|| {
+                format!(
+                    "the state records `{}` of kind `{}`, which this rampart does not know",
+                    rec.address, rec.kind
+                )
+            })?;
+            let ctx = Ctx {
+                aws: &self.aws,
+                region: &rec.region,
+                address: &rec.address,
+            };
+            let desired = self.bp.resource(&rec.address).map(|r| &r.attrs);
+            let found = kind.read(&ctx, rec, desired).await.map_err(|f| {
+                anyhow::anyhow!("cannot read `{}` (`{}`): {f}", rec.address, rec.id)
+            })?;
+            let found = match found {
+                Some(attrs) => Refreshed::Exists(attrs),
+                None => Refreshed::Gone,
+            };
+            anyhow::Ok((rec.address.clone(), found))
+        });
+        let results: Vec<_> = futures::stream::iter(reads)
+            .buffer_unordered(self.parallelism)
+            .collect()
+            .await;
+        let mut actual = HashMap::new();
+        let mut failures = Vec::new();
+        for r in results {
+            match r {
+                Ok((address, found)) => {
+                    actual.insert(address, found);
+                }
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+        if !failures.is_empty() {
+            failures.sort();
+            bail!(
+                "refresh failed, so no plan can be made:\n  {}",
+                failures.join("\n  ")
+            );
+        }
+        Ok(actual)
+    }
+
+    /// Refreshes, plans, and asks AWS whether anything planned for deletion cannot go.
+    pub async fn plan(&self, mode: Mode) -> anyhow::Result<Plan> {
+        let actual = self.refresh().await?;
+        let mut plan = plan::plan(&self.bp, &self.state, &actual, mode);
+        for change in &plan.changes {
+            let (Action::Delete | Action::Replace, Some(prior)) = (change.action, &change.prior)
+            else {
+                continue;
+            };
+            let Some(kind) = resources::kind(&prior.kind) else {
+                continue;
+            };
+            let ctx = Ctx {
+                aws: &self.aws,
+                region: &prior.region,
+                address: &prior.address,
+            };
+            let blocker = kind
+                .deletion_blocker(&ctx, prior)
+                .await
+                .map_err(|f| anyhow::anyhow!("cannot check `{}`: {f}", prior.address))?;
+            if let Some(why) = blocker {
+                plan.errors.push(format!(
+                    "`{}` cannot be deleted: {why}\n  = hint: keep it in the blueprint, or wait until the retention has passed",
+                    change.address
+                ));
+            }
+        }
+        Ok(plan)
+    }
+}

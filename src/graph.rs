@@ -1,0 +1,184 @@
+//! The dependency graph: cycle reports for validation and a ready-queue walk for apply.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Finds one dependency cycle, returned as the path `a -> b -> ... -> a`.
+///
+/// Dependencies on nodes that are not in the graph are ignored (validation reports those).
+pub fn find_cycle<'a>(nodes: impl Iterator<Item = (&'a str, &'a [String])>) -> Option<Vec<String>> {
+    let edges: BTreeMap<&str, &[String]> = nodes.collect();
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Visiting,
+        Done,
+    }
+    let mut marks: HashMap<&str, Mark> = HashMap::new();
+    // Iterative DFS with an explicit path, so deep chains in hostile input cannot overflow the stack.
+    for &start in edges.keys() {
+        if marks.contains_key(start) {
+            continue;
+        }
+        let mut path: Vec<(&str, usize)> = vec![(start, 0)];
+        marks.insert(start, Mark::Visiting);
+        while let Some((node, next)) = path.last_mut() {
+            let deps = edges.get(node).copied().unwrap_or(&[]);
+            if let Some(dep) = deps.get(*next) {
+                *next += 1;
+                let dep = dep.as_str();
+                if !edges.contains_key(dep) {
+                    continue;
+                }
+                match marks.get(dep) {
+                    Some(Mark::Visiting) => {
+                        let from = path.iter().position(|(n, _)| *n == dep).unwrap_or(0);
+                        let mut cycle: Vec<String> =
+                            path[from..].iter().map(|(n, _)| n.to_string()).collect();
+                        cycle.push(dep.to_string());
+                        return Some(cycle);
+                    }
+                    Some(Mark::Done) => {}
+                    None => {
+                        marks.insert(dep, Mark::Visiting);
+                        path.push((dep, 0));
+                    }
+                }
+            } else {
+                marks.insert(node, Mark::Done);
+                path.pop();
+            }
+        }
+    }
+    None
+}
+
+/// A walk over a DAG that hands out nodes whose prerequisites are all done.
+#[derive(Debug)]
+pub struct Walk {
+    /// For each node, the prerequisites not yet done.
+    waiting_on: BTreeMap<String, BTreeSet<String>>,
+    /// For each node, the nodes that wait for it.
+    dependents: HashMap<String, Vec<String>>,
+    started: HashSet<String>,
+}
+
+impl Walk {
+    /// `edges` maps each node to its prerequisites; prerequisites outside the node set are ignored.
+    pub fn new(edges: BTreeMap<String, BTreeSet<String>>) -> Walk {
+        let names: HashSet<String> = edges.keys().cloned().collect();
+        let mut dependents: HashMap<String, Vec<String>> = HashMap::new();
+        let mut waiting_on = BTreeMap::new();
+        for (node, prereqs) in edges {
+            let prereqs: BTreeSet<String> = prereqs
+                .into_iter()
+                .filter(|p| names.contains(p) && *p != node)
+                .collect();
+            for p in &prereqs {
+                dependents.entry(p.clone()).or_default().push(node.clone());
+            }
+            waiting_on.insert(node, prereqs);
+        }
+        Walk {
+            waiting_on,
+            dependents,
+            started: HashSet::new(),
+        }
+    }
+
+    /// Nodes that can start now; each is handed out once.
+    pub fn take_ready(&mut self) -> Vec<String> {
+        let ready: Vec<String> = self
+            .waiting_on
+            .iter()
+            .filter(|(n, w)| w.is_empty() && !self.started.contains(*n))
+            .map(|(n, _)| n.clone())
+            .collect();
+        self.started.extend(ready.iter().cloned());
+        ready
+    }
+
+    /// Marks a node done, releasing the nodes that waited only for it.
+    pub fn done(&mut self, node: &str) {
+        self.waiting_on.remove(node);
+        for d in self.dependents.get(node).cloned().unwrap_or_default() {
+            if let Some(w) = self.waiting_on.get_mut(&d) {
+                w.remove(node);
+            }
+        }
+    }
+
+    /// Marks a node failed: every node that (transitively) waits for it is skipped and returned.
+    pub fn failed(&mut self, node: &str) -> Vec<String> {
+        self.waiting_on.remove(node);
+        let mut skipped = Vec::new();
+        let mut queue = self.dependents.get(node).cloned().unwrap_or_default();
+        while let Some(d) = queue.pop() {
+            if self.waiting_on.remove(&d).is_some() {
+                queue.extend(self.dependents.get(&d).cloned().unwrap_or_default());
+                skipped.push(d);
+            }
+        }
+        skipped.sort();
+        skipped
+    }
+
+    /// Nodes not yet started and not skipped: what an interrupted run leaves undone.
+    pub fn not_started(&self) -> Vec<String> {
+        self.waiting_on
+            .keys()
+            .filter(|n| !self.started.contains(*n))
+            .cloned()
+            .collect()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.waiting_on.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edges(list: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
+        list.iter()
+            .map(|(n, d)| (n.to_string(), d.iter().map(|s| s.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn cycles_are_found_and_acyclic_graphs_pass() {
+        let a = ["b".to_string()];
+        let b = ["c".to_string()];
+        let c = ["a".to_string()];
+        let cycle = find_cycle([("a", &a[..]), ("b", &b[..]), ("c", &c[..])].into_iter());
+        assert_eq!(cycle.unwrap(), vec!["a", "b", "c", "a"]);
+        let none: Vec<String> = vec![];
+        assert!(find_cycle([("a", &a[..]), ("b", &none[..])].into_iter()).is_none());
+    }
+
+    #[test]
+    fn walk_releases_nodes_in_dependency_order() {
+        let mut w = Walk::new(edges(&[("key", &[]), ("bucket", &["key"]), ("logs", &[])]));
+        assert_eq!(w.take_ready(), vec!["key", "logs"]);
+        assert!(w.take_ready().is_empty());
+        w.done("key");
+        assert_eq!(w.take_ready(), vec!["bucket"]);
+        w.done("bucket");
+        w.done("logs");
+        assert!(w.is_finished());
+    }
+
+    #[test]
+    fn a_failure_skips_everything_downstream_only() {
+        let mut w = Walk::new(edges(&[
+            ("key", &[]),
+            ("bucket", &["key"]),
+            ("trail", &["bucket"]),
+            ("other", &[]),
+        ]));
+        w.take_ready();
+        assert_eq!(w.failed("key"), vec!["bucket", "trail"]);
+        w.done("other");
+        assert!(w.is_finished());
+    }
+}

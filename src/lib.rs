@@ -1,0 +1,22 @@
+//! rampart: provisions and guards a hardened AWS data platform from TOML blueprints.
+//!
+//! Code map (see ARCHITECTURE.md for the invariants):
+//! - [`blueprint`]: TOML with spans -> validated model; diagnostics with `file:line:column`.
+//! - [`graph`]: dependency cycles and the ready-queue walk.
+//! - [`resources`]: the resource-kind trait and one file per kind; the only SDK callers.
+//! - [`aws`]: SDK configuration and shared clients.
+//! - [`plan`]: actions, attribute diff, the pure planner.
+//! - [`apply`]: the executor and its progress reporter trait.
+//! - [`state`]: the versioned state format and its backends.
+//! - [`render`]: everything shown to users.
+//! - [`cli`]: the command line.
+
+pub mod apply;
+pub mod aws;
+pub mod blueprint;
+pub mod cli;
+pub mod graph;
+pub mod plan;
+pub mod render;
+pub mod resources;
+pub mod state;

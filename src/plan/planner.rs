@@ -1,0 +1,600 @@
+//! The planner: desired (blueprint), recorded (state) and actual (refresh) in, plan out.
+//!
+//! It is pure: no AWS, no I/O. Everything it needs was read before it runs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use super::diff::same;
+use super::{Action, AttrChange, Change, Desired, FORMAT_VERSION, Plan, Summary};
+use crate::blueprint::schema::{Replace, Source, Type};
+use crate::blueprint::{Attrs, Blueprint, Resource};
+use crate::graph::Walk;
+use crate::resources;
+use crate::state::State;
+
+/// What refresh found for a recorded resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refreshed {
+    Exists(Attrs),
+    Gone,
+}
+
+/// Whether the plan converges on the blueprint or removes everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Destroy,
+}
+
+/// The tags every taggable resource gets: the blueprint's, its own, and rampart's two.
+fn desired_tags(bp: &Blueprint, r: &Resource) -> Value {
+    let mut tags: BTreeMap<String, Value> = bp
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    if let Some(Value::Object(own)) = r.attrs.get("tags") {
+        tags.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    tags.insert("rampart:blueprint".into(), Value::String(bp.name.clone()));
+    tags.insert("rampart:address".into(), Value::String(r.address.clone()));
+    Value::Object(tags.into_iter().collect())
+}
+
+/// Computes the plan.
+pub fn plan(
+    bp: &Blueprint,
+    state: &State,
+    actual: &HashMap<String, Refreshed>,
+    mode: Mode,
+) -> Plan {
+    let wanted: Vec<&Resource> = match mode {
+        Mode::Apply => bp.resources.iter().collect(),
+        Mode::Destroy => Vec::new(),
+    };
+    let by_address: HashMap<&str, &Resource> =
+        wanted.iter().map(|r| (r.address.as_str(), *r)).collect();
+
+    let mut changes: Vec<Change> = Vec::new();
+    let mut actions: HashMap<String, Option<Action>> = HashMap::new();
+    let mut notes = Vec::new();
+
+    // Dependencies first, so each resource knows whether what it refers to is being
+    // (re)created and its reference is therefore unknown until apply.
+    let mut walk = Walk::new(
+        wanted
+            .iter()
+            .map(|r| {
+                (
+                    r.address.clone(),
+                    r.dependencies.iter().cloned().collect::<BTreeSet<_>>(),
+                )
+            })
+            .collect(),
+    );
+    loop {
+        let ready = walk.take_ready();
+        if ready.is_empty() {
+            break;
+        }
+        for address in ready {
+            walk.done(&address);
+            let Some(r) = by_address.get(address.as_str()) else {
+                continue;
+            };
+            let known = Known {
+                state,
+                actions: &actions,
+                wanted: &by_address,
+            };
+            let change = plan_resource(bp, actual, r, &known, &mut notes);
+            actions.insert(address.clone(), change.as_ref().map(|c| c.action));
+            changes.extend(change);
+        }
+    }
+
+    let mut forget = Vec::new();
+    for rec in &state.resources {
+        if by_address.contains_key(rec.address.as_str()) {
+            continue;
+        }
+        match actual.get(&rec.address) {
+            Some(Refreshed::Gone) => {
+                notes.push(format!(
+                    "`{}` (`{}`) no longer exists in AWS; it is dropped from the state",
+                    rec.address, rec.id
+                ));
+                forget.push(rec.address.clone());
+            }
+            _ => changes.push(Change {
+                address: rec.address.clone(),
+                kind: rec.kind.clone(),
+                action: Action::Delete,
+                id: Some(rec.id.clone()),
+                attributes: Vec::new(),
+                desired: None,
+                prior: Some(rec.clone()),
+            }),
+        }
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+
+    let mut errors = Vec::new();
+    for c in &changes {
+        if !matches!(c.action, Action::Delete | Action::Replace) {
+            continue;
+        }
+        let protected = match bp.resource(&c.address) {
+            Some(r) => r.prevent_destroy,
+            None => c.prior.as_ref().is_some_and(|p| p.prevent_destroy),
+        };
+        if protected {
+            let what = match c.action {
+                Action::Replace => format!(
+                    "replace it (because {} cannot change in place)",
+                    c.replace_reasons()
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => "delete it".to_string(),
+            };
+            errors.push(format!(
+                "`{}` has `prevent_destroy = true`, and this plan would {what}\n  = hint: set `prevent_destroy = false` and apply first if the deletion is really wanted",
+                c.address
+            ));
+        }
+    }
+
+    let mut summary = Summary::default();
+    for c in &changes {
+        match c.action {
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Replace => summary.replace += 1,
+            Action::Delete => summary.delete += 1,
+        }
+    }
+    Plan {
+        format_version: FORMAT_VERSION,
+        blueprint: bp.name.clone(),
+        blueprint_path: bp.path.display().to_string(),
+        blueprint_sha256: bp.source_sha256.clone(),
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        destroy: mode == Mode::Destroy,
+        changes,
+        forget,
+        errors,
+        notes,
+        summary,
+    }
+}
+
+/// What the planner knows when it reaches a resource: the state, the actions already
+/// planned for the resources it depends on, and the desired resources.
+struct Known<'a> {
+    state: &'a State,
+    actions: &'a HashMap<String, Option<Action>>,
+    wanted: &'a HashMap<&'a str, &'a Resource>,
+}
+
+impl Known<'_> {
+    /// A desired value as the plan knows it: `None` when it is known only after apply.
+    fn resolve(&self, ty: &Type, value: &Value) -> Option<Value> {
+        let Type::Ref(_) = ty else {
+            return Some(value.clone());
+        };
+        let target = value.as_str()?;
+        let pending = matches!(
+            self.actions.get(target),
+            Some(Some(Action::Create | Action::Replace))
+        );
+        match self.state.get(target) {
+            Some(rec) if !pending => Some(resources::kind(&rec.kind)?.reference(rec)),
+            _ => {
+                let r = self.wanted.get(target)?;
+                resources::kind(r.kind)?.planned_reference(&r.attrs)
+            }
+        }
+    }
+}
+
+/// The desired attributes of a resource: the blueprint's, its tags, and computed ones.
+pub fn desired_attrs(bp: &Blueprint, r: &Resource) -> Attrs {
+    let mut attrs = r.attrs.clone();
+    if let Some(kind) = resources::kind(r.kind) {
+        if kind.schema().iter().any(|f| f.name == "tags") {
+            attrs.insert("tags".into(), desired_tags(bp, r));
+        }
+        attrs.extend(kind.derive(&r.address, bp));
+    }
+    attrs
+}
+
+fn plan_resource(
+    bp: &Blueprint,
+    actual: &HashMap<String, Refreshed>,
+    r: &Resource,
+    known: &Known,
+    notes: &mut Vec<String>,
+) -> Option<Change> {
+    let kind = resources::kind(r.kind)?;
+    let state = known.state;
+    let attrs = desired_attrs(bp, r);
+    let desired = Desired {
+        region: bp.region.clone(),
+        attributes: attrs.clone(),
+        dependencies: r.dependencies.clone(),
+        prevent_destroy: r.prevent_destroy,
+    };
+    let rec = state.get(&r.address);
+    let current = match (rec, actual.get(&r.address)) {
+        (Some(rec), Some(Refreshed::Exists(found))) => Some((rec, found)),
+        (Some(rec), _) => {
+            notes.push(format!(
+                "`{}` (`{}`) no longer exists in AWS; it will be created again",
+                r.address,
+                kind.display_id(rec)
+            ));
+            None
+        }
+        (None, _) => None,
+    };
+
+    let Some((rec, found)) = current else {
+        let attributes = kind
+            .schema()
+            .iter()
+            .filter_map(|f| {
+                let value = attrs.get(f.name)?;
+                let resolved = known.resolve(&f.ty, value);
+                Some(AttrChange {
+                    name: f.name.to_string(),
+                    before: None,
+                    after_unknown: resolved.is_none(),
+                    after: resolved.unwrap_or(Value::Null),
+                    forces_replacement: false,
+                })
+            })
+            .collect();
+        return Some(Change {
+            address: r.address.clone(),
+            kind: r.kind.to_string(),
+            action: Action::Create,
+            id: None,
+            attributes,
+            desired: Some(desired),
+            prior: rec.cloned(),
+        });
+    };
+
+    let mut changed = Vec::new();
+    for field in kind.schema() {
+        let Some(value) = attrs.get(field.name) else {
+            continue;
+        };
+        let before = match field.source {
+            Source::Local => rec.attributes.get(field.name),
+            Source::Aws => found
+                .get(field.name)
+                .or_else(|| rec.attributes.get(field.name)),
+        }
+        .cloned()
+        .unwrap_or(Value::Null);
+        let after = known.resolve(&field.ty, value);
+        if after.as_ref().is_some_and(|a| same(&field.ty, &before, a)) {
+            continue;
+        }
+        let forces = match field.replace {
+            Replace::Never => false,
+            Replace::OnChange => true,
+            Replace::OnPresenceChange => before.is_null(),
+        };
+        changed.push(AttrChange {
+            name: field.name.to_string(),
+            before: Some(before),
+            after_unknown: after.is_none(),
+            after: after.unwrap_or(Value::Null),
+            forces_replacement: forces,
+        });
+    }
+    if changed.is_empty() {
+        return None;
+    }
+    let action = if changed.iter().any(|c| c.forces_replacement) {
+        Action::Replace
+    } else {
+        Action::Update
+    };
+    Some(Change {
+        address: r.address.clone(),
+        kind: r.kind.to_string(),
+        action,
+        id: Some(kind.display_id(rec)),
+        attributes: changed,
+        desired: Some(desired),
+        prior: Some(rec.clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Recorded;
+    use std::path::Path;
+
+    const BP: &str = r#"
+[blueprint]
+name = "t"
+region = "eu-west-1"
+
+[kms_key.data]
+alias = "alias/data"
+
+[s3_bucket.raw]
+name = "raw-bucket"
+kms_key = "kms_key.data"
+"#;
+
+    fn blueprint(src: &str) -> Blueprint {
+        crate::blueprint::parse(Path::new("t.toml"), src.as_bytes()).unwrap()
+    }
+
+    /// A state and refresh in which everything of the blueprint exists exactly as desired.
+    fn converged(bp: &Blueprint) -> (State, HashMap<String, Refreshed>) {
+        let mut state = State::new("t");
+        let mut actual = HashMap::new();
+        for r in &bp.resources {
+            let mut attrs = desired_attrs(bp, r);
+            let (id, arn) = match r.kind {
+                "kms_key" => (
+                    "k1".to_string(),
+                    Some("arn:aws:kms:eu-west-1:1:key/k1".into()),
+                ),
+                _ => (attrs["name"].as_str().unwrap().to_string(), None),
+            };
+            if r.kind == "s3_bucket" {
+                attrs.insert("kms_key".into(), Value::String("k1".into()));
+            }
+            actual.insert(r.address.clone(), Refreshed::Exists(attrs.clone()));
+            state.upsert(Recorded {
+                address: r.address.clone(),
+                kind: r.kind.to_string(),
+                id,
+                arn,
+                region: "eu-west-1".into(),
+                attributes: attrs,
+                dependencies: r.dependencies.clone(),
+                prevent_destroy: r.prevent_destroy,
+            });
+        }
+        (state, actual)
+    }
+
+    /// One helper for every planner case: blueprint text, a tweak of the converged world, and
+    /// the expected (address, action, changed attributes) rows.
+    fn check(
+        src: &str,
+        tweak: impl FnOnce(&mut State, &mut HashMap<String, Refreshed>),
+        mode: Mode,
+        expect: &[(&str, Action, &[&str])],
+    ) -> Plan {
+        let bp = blueprint(src);
+        let (mut state, mut actual) = converged(&bp);
+        tweak(&mut state, &mut actual);
+        let plan = plan(&bp, &state, &actual, mode);
+        let got: Vec<(String, Action, Vec<String>)> = plan
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.address.clone(),
+                    c.action,
+                    c.attributes.iter().map(|a| a.name.clone()).collect(),
+                )
+            })
+            .collect();
+        let want: Vec<(String, Action, Vec<String>)> = expect
+            .iter()
+            .map(|(a, act, attrs)| {
+                (
+                    a.to_string(),
+                    *act,
+                    attrs.iter().map(|s| s.to_string()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want);
+        plan
+    }
+
+    #[test]
+    fn converged_world_plans_nothing() {
+        let plan = check(BP, |_, _| {}, Mode::Apply, &[]);
+        assert!(!plan.has_changes());
+    }
+
+    #[test]
+    fn empty_world_creates_all_with_unknown_references() {
+        let plan = check(
+            BP,
+            |s, a| {
+                *s = State::new("t");
+                a.clear();
+            },
+            Mode::Apply,
+            &[
+                (
+                    "kms_key.data",
+                    Action::Create,
+                    &[
+                        "alias",
+                        "rotation",
+                        "rotation_period_days",
+                        "deletion_window_days",
+                        "tags",
+                    ],
+                ),
+                (
+                    "s3_bucket.raw",
+                    Action::Create,
+                    &[
+                        "name",
+                        "block_public_access",
+                        "kms_key",
+                        "versioning",
+                        "require_tls",
+                        "tags",
+                        "log_delivery_from",
+                    ],
+                ),
+            ],
+        );
+        let kms = &plan.change("s3_bucket.raw").unwrap().attributes[2];
+        assert_eq!(kms.name, "kms_key");
+        assert!(kms.after_unknown);
+        assert_eq!(plan.summary.create, 2);
+    }
+
+    #[test]
+    fn a_new_bucket_is_referred_to_by_its_name_before_it_exists() {
+        let src = format!(
+            "{BP}access_logs = \"s3_bucket.logs\"\n[s3_bucket.logs]\nname = \"logs-bucket\"\n"
+        );
+        let bp = blueprint(&src);
+        let plan = plan(&bp, &State::new("t"), &HashMap::new(), Mode::Apply);
+        let raw = plan.change("s3_bucket.raw").unwrap();
+        let logs = raw
+            .attributes
+            .iter()
+            .find(|a| a.name == "access_logs")
+            .unwrap();
+        assert!(!logs.after_unknown);
+        assert_eq!(logs.after, Value::from("logs-bucket"));
+        // The target grants log delivery to exactly its source.
+        let target = plan.change("s3_bucket.logs").unwrap();
+        let grant = target
+            .attributes
+            .iter()
+            .find(|a| a.name == "log_delivery_from")
+            .unwrap();
+        assert_eq!(grant.after, serde_json::json!(["raw-bucket"]));
+    }
+
+    #[test]
+    fn one_drifted_attribute_is_one_update() {
+        let plan = check(
+            BP,
+            |_, a| {
+                if let Some(Refreshed::Exists(attrs)) = a.get_mut("s3_bucket.raw") {
+                    attrs.insert("versioning".into(), Value::Bool(false));
+                }
+            },
+            Mode::Apply,
+            &[("s3_bucket.raw", Action::Update, &["versioning"])],
+        );
+        let change = &plan.changes[0].attributes[0];
+        assert_eq!(change.before, Some(Value::Bool(false)));
+        assert_eq!(change.after, Value::Bool(true));
+    }
+
+    #[test]
+    fn renaming_a_bucket_forces_replacement() {
+        let renamed = BP.replace("raw-bucket", "raw-bucket-2");
+        let bp = blueprint(BP);
+        let (state, actual) = converged(&bp);
+        let plan = plan(&blueprint(&renamed), &state, &actual, Mode::Apply);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Replace);
+        assert_eq!(plan.changes[0].replace_reasons(), vec!["name"]);
+    }
+
+    #[test]
+    fn attributes_aws_does_not_report_fall_back_to_recorded() {
+        check(
+            BP,
+            |_, a| {
+                if let Some(Refreshed::Exists(attrs)) = a.get_mut("kms_key.data") {
+                    attrs.remove("rotation_period_days");
+                }
+            },
+            Mode::Apply,
+            &[],
+        );
+    }
+
+    #[test]
+    fn removed_resources_are_deleted_and_vanished_ones_recreated_or_forgotten() {
+        let without_bucket = BP.split("[s3_bucket.raw]").next().unwrap().to_string();
+        let bp = blueprint(BP);
+        let (state, mut actual) = converged(&bp);
+        let plan_del = plan(&blueprint(&without_bucket), &state, &actual, Mode::Apply);
+        assert_eq!(plan_del.changes[0].action, Action::Delete);
+        actual.insert("s3_bucket.raw".into(), Refreshed::Gone);
+        let plan_gone = plan(&blueprint(&without_bucket), &state, &actual, Mode::Apply);
+        assert!(plan_gone.changes.is_empty());
+        assert_eq!(plan_gone.forget, vec!["s3_bucket.raw"]);
+        let plan_back = plan(&bp, &state, &actual, Mode::Apply);
+        assert_eq!(plan_back.changes[0].action, Action::Create);
+        assert!(plan_back.notes[0].contains("no longer exists"));
+    }
+
+    #[test]
+    fn prevent_destroy_blocks_destroy_and_survives_removal_from_the_blueprint() {
+        let protected = BP.replace(
+            "alias = \"alias/data\"",
+            "alias = \"alias/data\"\nprevent_destroy = true",
+        );
+        let plan = check(
+            &protected,
+            |_, _| {},
+            Mode::Destroy,
+            &[
+                ("kms_key.data", Action::Delete, &[]),
+                ("s3_bucket.raw", Action::Delete, &[]),
+            ],
+        );
+        assert_eq!(plan.errors.len(), 1);
+        assert!(plan.errors[0].contains("`kms_key.data` has `prevent_destroy = true`"));
+        // The recorded flag still protects the key once its block is deleted.
+        let bp = blueprint(&protected);
+        let (state, actual) = converged(&bp);
+        let bare = blueprint("[blueprint]\nname = \"t\"\nregion = \"eu-west-1\"\n");
+        assert_eq!(plan_errors(&bare, &state, &actual), 1);
+    }
+
+    fn plan_errors(bp: &Blueprint, state: &State, actual: &HashMap<String, Refreshed>) -> usize {
+        plan(bp, state, actual, Mode::Apply).errors.len()
+    }
+
+    #[test]
+    fn replacing_a_key_makes_its_bucket_reference_unknown() {
+        let plan = check(
+            BP,
+            |s, a| {
+                s.remove("kms_key.data");
+                a.remove("kms_key.data");
+            },
+            Mode::Apply,
+            &[
+                (
+                    "kms_key.data",
+                    Action::Create,
+                    &[
+                        "alias",
+                        "rotation",
+                        "rotation_period_days",
+                        "deletion_window_days",
+                        "tags",
+                    ],
+                ),
+                ("s3_bucket.raw", Action::Update, &["kms_key"]),
+            ],
+        );
+        assert!(plan.change("s3_bucket.raw").unwrap().attributes[0].after_unknown);
+    }
+}

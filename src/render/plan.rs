@@ -1,0 +1,184 @@
+//! The human form of a plan: one block per changed resource, then the summary line.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::{Color, Style};
+use crate::plan::{Action, Change, Plan};
+
+fn color_of(action: Action) -> Color {
+    match action {
+        Action::Create => Color::Green,
+        Action::Update => Color::Yellow,
+        Action::Replace | Action::Delete => Color::Red,
+    }
+}
+
+/// A value as plans show it: strings quoted, documents and maps as compact JSON.
+pub fn value(v: &Value) -> String {
+    v.to_string()
+}
+
+/// The plan as text for stdout.
+pub fn render(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    for note in &plan.notes {
+        let _ = writeln!(out, "{} {note}", style.paint(Color::Yellow, "note:"));
+    }
+    if !plan.notes.is_empty() {
+        out.push('\n');
+    }
+    if plan.changes.is_empty() {
+        if plan.forget.is_empty() {
+            out.push_str("No changes. The infrastructure matches the blueprint.\n");
+        } else {
+            out.push_str("No changes to resources; the state will drop what no longer exists.\n");
+        }
+        return out;
+    }
+    out.push_str("rampart will perform these actions:\n");
+    for change in &plan.changes {
+        out.push('\n');
+        block(&mut out, change, style);
+    }
+    let s = &plan.summary;
+    let _ = writeln!(
+        out,
+        "\n{} {} to create, {} to update, {} to replace, {} to delete.",
+        style.paint(Color::Bold, "Plan:"),
+        s.create,
+        s.update,
+        s.replace,
+        s.delete
+    );
+    out
+}
+
+fn block(out: &mut String, change: &Change, style: Style) {
+    let headline = match change.action {
+        Action::Create => "will be created".to_string(),
+        Action::Update => "will be updated in place".to_string(),
+        Action::Delete => "will be deleted".to_string(),
+        Action::Replace => format!(
+            "must be replaced (because {} cannot change in place)",
+            change
+                .replace_reasons()
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let _ = writeln!(out, "  # {} {headline}", change.address);
+    let id = change
+        .id
+        .as_ref()
+        .map(|id| format!(" ({id})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{:>3} {}{id}",
+        style.paint(color_of(change.action), change.action.symbol()),
+        style.paint(Color::Bold, &change.address)
+    );
+    let width = change
+        .attributes
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(0);
+    for a in &change.attributes {
+        let after = if a.after_unknown {
+            "(known after apply)".to_string()
+        } else {
+            value(&a.after)
+        };
+        let (symbol, text) = match (&a.before, change.action) {
+            (None, _) => ("+", after),
+            (Some(before), _) => ("~", format!("{} -> {after}", value(before))),
+        };
+        let forces = if a.forces_replacement {
+            style.paint(Color::Red, " # forces replacement")
+        } else {
+            String::new()
+        };
+        let symbol = style.paint(
+            if symbol == "+" {
+                Color::Green
+            } else {
+                Color::Yellow
+            },
+            symbol,
+        );
+        let _ = writeln!(out, "      {symbol} {:<width$} = {text}{forces}", a.name);
+    }
+    if change.action == Action::Delete && change.kind == "kms_key" {
+        let days = change
+            .prior
+            .as_ref()
+            .and_then(|p| p.attributes.get("deletion_window_days"))
+            .and_then(Value::as_i64)
+            .unwrap_or(30);
+        let _ = writeln!(
+            out,
+            "      (the key is scheduled for deletion in {days} days, not deleted at once)"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{AttrChange, Summary};
+    use serde_json::json;
+
+    fn plan_with(changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: 1,
+            blueprint: "t".into(),
+            blueprint_path: "t.toml".into(),
+            blueprint_sha256: String::new(),
+            lineage: String::new(),
+            serial: 0,
+            destroy: false,
+            summary: Summary {
+                update: 1,
+                ..Summary::default()
+            },
+            changes,
+            forget: vec![],
+            errors: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn an_update_shows_old_and_new_values() {
+        let plan = plan_with(vec![Change {
+            address: "s3_bucket.raw".into(),
+            kind: "s3_bucket".into(),
+            action: Action::Update,
+            id: Some("raw-bucket".into()),
+            attributes: vec![AttrChange {
+                name: "versioning".into(),
+                before: Some(json!(true)),
+                after: json!(false),
+                after_unknown: false,
+                forces_replacement: false,
+            }],
+            desired: None,
+            prior: None,
+        }]);
+        let text = render(&plan, Style { color: false });
+        assert!(text.contains("  ~ s3_bucket.raw (raw-bucket)\n"), "{text}");
+        assert!(text.contains("~ versioning = true -> false"), "{text}");
+        assert!(text.ends_with("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.\n"));
+    }
+
+    #[test]
+    fn no_changes_says_so() {
+        let text = render(&plan_with(vec![]), Style { color: false });
+        assert!(text.starts_with("No changes."));
+    }
+}

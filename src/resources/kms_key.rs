@@ -1,0 +1,361 @@
+//! `kms_key`: a symmetric customer-managed KMS key with rotation, an alias and a key policy.
+//!
+//! Refresh makes four calls (five with a managed policy), all concurrent after the first:
+//! DescribeKey (exists? description), GetKeyRotationStatus (rotation and period), ListAliases
+//! (the alias), ListResourceTags (tags), and GetKeyPolicy only when the blueprint sets `policy`.
+
+use async_trait::async_trait;
+use aws_sdk_kms::types::{KeyState, Tag};
+use serde_json::Value;
+
+use super::{
+    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, int_attr, str_attr, tags,
+    tags_value,
+};
+use crate::blueprint::Attrs;
+use crate::blueprint::schema::{Default, Field, Type};
+use crate::state::Recorded;
+
+pub struct KmsKey;
+
+static SCHEMA: &[Field] = &[
+    Field::optional("description", Type::Str(None), "what the key protects"),
+    Field::optional("alias", Type::Str(Some(check_alias)), "`alias/NAME`").unique(),
+    Field::optional("rotation", Type::Bool, "automatic key rotation").default(Default::Bool(true)),
+    Field::optional(
+        "rotation_period_days",
+        Type::Int { min: 90, max: 2560 },
+        "days between rotations",
+    )
+    .default(Default::Int(365)),
+    Field::optional(
+        "deletion_window_days",
+        Type::Int { min: 7, max: 30 },
+        "waiting period when the key is destroyed",
+    )
+    .default(Default::Int(30))
+    .local(),
+    Field::optional(
+        "policy",
+        Type::Json,
+        "key policy; left out, KMS's default policy",
+    ),
+    Field::optional("tags", Type::StrMap, "tags besides the blueprint's"),
+];
+
+/// KMS's alias rules: `alias/` prefix, not `alias/aws/`, letters, digits, `/_-`, ≤ 256.
+fn check_alias(alias: &str) -> Result<(), String> {
+    let Some(name) = alias.strip_prefix("alias/") else {
+        return Err("a key alias starts with `alias/`".into());
+    };
+    if name.is_empty() || alias.len() > 256 {
+        return Err("a key alias has 1 to 250 characters after `alias/`".into());
+    }
+    if name.starts_with("aws/") {
+        return Err("the `alias/aws/` prefix is reserved for AWS managed keys".into());
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))
+    {
+        return Err("a key alias may hold only letters, digits, `/`, `_` and `-`".into());
+    }
+    Ok(())
+}
+
+fn kms_tags(attrs: &Attrs) -> Result<Vec<Tag>, Failure> {
+    tags(attrs)
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .map_err(|e| Failure::new("TagResource", e.to_string()))
+        })
+        .collect()
+}
+
+impl KmsKey {
+    async fn set_rotation(&self, ctx: &Ctx<'_>, id: &str, desired: &Attrs) -> Result<(), Failure> {
+        let kms = ctx.aws.kms(ctx.region);
+        if bool_attr(desired, "rotation") {
+            let period = int_attr(desired, "rotation_period_days").unwrap_or(365);
+            kms.enable_key_rotation()
+                .key_id(id)
+                .rotation_period_in_days(i32::try_from(period).unwrap_or(365))
+                .send()
+                .await
+                .map_err(Failure::sdk("EnableKeyRotation"))?;
+        } else {
+            kms.disable_key_rotation()
+                .key_id(id)
+                .send()
+                .await
+                .map_err(Failure::sdk("DisableKeyRotation"))?;
+        }
+        Ok(())
+    }
+
+    async fn create_alias(&self, ctx: &Ctx<'_>, id: &str, alias: &str) -> Result<(), Failure> {
+        ctx.aws
+            .kms(ctx.region)
+            .create_alias()
+            .alias_name(alias)
+            .target_key_id(id)
+            .send()
+            .await
+            .map_err(Failure::sdk("CreateAlias"))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ResourceKind for KmsKey {
+    fn name(&self) -> &'static str {
+        "kms_key"
+    }
+
+    fn schema(&self) -> &'static [Field] {
+        SCHEMA
+    }
+
+    fn reference(&self, recorded: &Recorded) -> Value {
+        Value::String(recorded.arn.clone().unwrap_or_else(|| recorded.id.clone()))
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx<'_>,
+        recorded: &Recorded,
+        desired: Option<&Attrs>,
+    ) -> Result<Option<Attrs>, Failure> {
+        let kms = ctx.aws.kms(ctx.region);
+        let id = recorded.id.as_str();
+        let described = match kms.describe_key().key_id(id).send().await {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some("NotFoundException") => return Ok(None),
+            Err(e) => return Err(Failure::sdk("DescribeKey")(e)),
+        };
+        let Some(meta) = described.key_metadata() else {
+            return Ok(None);
+        };
+        // A key scheduled for deletion is as good as gone: it cannot be used any more.
+        if matches!(
+            meta.key_state(),
+            Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+        ) {
+            return Ok(None);
+        }
+        let wants_policy = desired.is_some_and(|d| d.contains_key("policy"))
+            || recorded.attributes.contains_key("policy");
+        let (rotation, aliases, tag_list, policy) = tokio::join!(
+            kms.get_key_rotation_status().key_id(id).send(),
+            kms.list_aliases().key_id(id).send(),
+            kms.list_resource_tags().key_id(id).send(),
+            async {
+                if wants_policy {
+                    Some(
+                        kms.get_key_policy()
+                            .key_id(id)
+                            .policy_name("default")
+                            .send()
+                            .await,
+                    )
+                } else {
+                    None
+                }
+            }
+        );
+        let rotation = rotation.map_err(Failure::sdk("GetKeyRotationStatus"))?;
+        let aliases = aliases.map_err(Failure::sdk("ListAliases"))?;
+        let tag_list = tag_list.map_err(Failure::sdk("ListResourceTags"))?;
+
+        let mut attrs = Attrs::new();
+        attrs.insert(
+            "description".into(),
+            Value::String(meta.description().unwrap_or("").to_string()),
+        );
+        attrs.insert(
+            "rotation".into(),
+            Value::Bool(rotation.key_rotation_enabled()),
+        );
+        // Some endpoints (the emulator) do not report the period; the planner then keeps
+        // the recorded value instead of showing a false difference.
+        if let Some(days) = rotation.rotation_period_in_days() {
+            attrs.insert("rotation_period_days".into(), Value::from(days));
+        }
+        let wanted_alias = desired
+            .map(|d| str_attr(d, "alias"))
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| str_attr(&recorded.attributes, "alias"));
+        let names: Vec<&str> = aliases
+            .aliases()
+            .iter()
+            .filter_map(|a| a.alias_name())
+            .collect();
+        let alias = if names.contains(&wanted_alias) {
+            Value::String(wanted_alias.to_string())
+        } else {
+            names
+                .first()
+                .map_or(Value::Null, |a| Value::String(a.to_string()))
+        };
+        attrs.insert("alias".into(), alias);
+        attrs.insert(
+            "tags".into(),
+            tags_value(
+                tag_list
+                    .tags()
+                    .iter()
+                    .map(|t| (t.tag_key().to_string(), t.tag_value().to_string())),
+            ),
+        );
+        if let Some(policy) = policy {
+            let policy = policy.map_err(Failure::sdk("GetKeyPolicy"))?;
+            let doc = policy
+                .policy()
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or(Value::Null);
+            attrs.insert("policy".into(), doc);
+        }
+        Ok(Some(attrs))
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, desired: &Attrs) -> Result<Created, Failure> {
+        let kms = ctx.aws.kms(ctx.region);
+        let mut req = kms
+            .create_key()
+            .description(str_attr(desired, "description"))
+            .set_tags(Some(kms_tags(desired)?));
+        if let Some(policy) = desired.get("policy") {
+            req = req.policy(policy.to_string());
+        }
+        let out = req.send().await.map_err(Failure::sdk("CreateKey"))?;
+        let meta = out
+            .key_metadata()
+            .ok_or_else(|| Failure::new("CreateKey", "the answer has no key metadata"))?;
+        Ok(Created {
+            id: meta.key_id().to_string(),
+            arn: meta.arn().map(String::from),
+            set: &["description", "policy", "tags"],
+        })
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        recorded: &Recorded,
+        before: &Attrs,
+        desired: &Attrs,
+        changed: &[String],
+    ) -> Result<(), Failure> {
+        let kms = ctx.aws.kms(ctx.region);
+        let id = recorded.id.as_str();
+        let changed = |name: &str| changed.iter().any(|c| c == name);
+        if changed("description") {
+            kms.update_key_description()
+                .key_id(id)
+                .description(str_attr(desired, "description"))
+                .send()
+                .await
+                .map_err(Failure::sdk("UpdateKeyDescription"))?;
+        }
+        if changed("rotation") || changed("rotation_period_days") {
+            self.set_rotation(ctx, id, desired).await?;
+        }
+        if changed("alias") {
+            // An alias cannot be renamed: make the new one, then drop the old one.
+            self.create_alias(ctx, id, str_attr(desired, "alias"))
+                .await?;
+            let old = str_attr(before, "alias");
+            if !old.is_empty() {
+                kms.delete_alias()
+                    .alias_name(old)
+                    .send()
+                    .await
+                    .map_err(Failure::sdk("DeleteAlias"))?;
+            }
+        }
+        if changed("policy")
+            && let Some(policy) = desired.get("policy")
+        {
+            kms.put_key_policy()
+                .key_id(id)
+                .policy_name("default")
+                .policy(policy.to_string())
+                .send()
+                .await
+                .map_err(Failure::sdk("PutKeyPolicy"))?;
+        }
+        if changed("tags") {
+            let wanted = tags(desired);
+            let stale: Vec<String> = tags(before)
+                .into_iter()
+                .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
+                .map(|(k, _)| k)
+                .collect();
+            if !stale.is_empty() {
+                kms.untag_resource()
+                    .key_id(id)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(Failure::sdk("UntagResource"))?;
+            }
+            kms.tag_resource()
+                .key_id(id)
+                .set_tags(Some(kms_tags(desired)?))
+                .send()
+                .await
+                .map_err(Failure::sdk("TagResource"))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {
+        let kms = ctx.aws.kms(ctx.region);
+        let alias = str_attr(&recorded.attributes, "alias");
+        if !alias.is_empty() {
+            match kms.delete_alias().alias_name(alias).send().await {
+                Ok(_) => {}
+                Err(e) if error_code(&e) == Some("NotFoundException") => {}
+                Err(e) => return Err(Failure::sdk("DeleteAlias")(e)),
+            }
+        }
+        // Never delete a key at once: data encrypted under it would be lost for good.
+        let window = int_attr(&recorded.attributes, "deletion_window_days").unwrap_or(30);
+        match kms
+            .schedule_key_deletion()
+            .key_id(&recorded.id)
+            .pending_window_in_days(i32::try_from(window).unwrap_or(30))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    error_code(&e),
+                    Some("NotFoundException" | "KMSInvalidStateException")
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Failure::sdk("ScheduleKeyDeletion")(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_rules_match_kms() {
+        assert!(check_alias("alias/data-lake").is_ok());
+        assert!(check_alias("data-lake").is_err());
+        assert!(check_alias("alias/aws/s3").is_err());
+        assert!(check_alias("alias/").is_err());
+        assert!(check_alias("alias/has space").is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! Resource kinds: one file per kind behind [`ResourceKind`], listed in [`KINDS`].
+//!
+//! Only this module and `aws.rs` call the SDK. A kind reads the attributes it manages, creates,
+//! updates and deletes; everything generic (parsing, diffing, ordering, state) is elsewhere.
+
+mod kms_key;
+mod s3_bucket;
+
+use async_trait::async_trait;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::blueprint::schema::Field;
+use crate::blueprint::{Attrs, Blueprint};
+use crate::state::Recorded;
+
+/// Every kind rampart knows, in the order the README documents them.
+pub static KINDS: &[&dyn ResourceKind] = &[&kms_key::KmsKey, &s3_bucket::S3Bucket];
+
+pub fn kind(name: &str) -> Option<&'static dyn ResourceKind> {
+    KINDS.iter().copied().find(|k| k.name() == name)
+}
+
+pub fn kind_names() -> impl Iterator<Item = &'static str> {
+    KINDS.iter().map(|k| k.name())
+}
+
+/// What an AWS call made of a resource: the operation and the service's own message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct Failure {
+    pub operation: &'static str,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(operation: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            operation,
+            message: message.into(),
+        }
+    }
+
+    /// Wraps an SDK error of `operation`.
+    pub fn sdk<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        move |err| Failure::new(operation, describe_error(&err))
+    }
+}
+
+/// The service's error code and message when it sent one, else the whole error chain.
+pub fn describe_error<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_string(),
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}
+
+/// The error code of an SDK error, if the service sent one.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    err.code()
+}
+
+/// What a resource call needs: the shared clients, the region and the resource's address.
+pub struct Ctx<'a> {
+    pub aws: &'a Aws,
+    pub region: &'a str,
+    pub address: &'a str,
+}
+
+/// What a create returns: the physical identity of the new resource, and which attributes
+/// the creating call itself already set. The executor records the resource at once and sets
+/// the rest with [`ResourceKind::update`], so a failure half-way never leaves an orphan.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub id: String,
+    pub arn: Option<String>,
+    pub set: &'static [&'static str],
+}
+
+/// One kind of AWS resource.
+#[async_trait]
+pub trait ResourceKind: Send + Sync {
+    /// The kind as written in blueprints, e.g. `s3_bucket`.
+    fn name(&self) -> &'static str;
+
+    /// The fields a blueprint may set, with types, defaults and replacement rules.
+    fn schema(&self) -> &'static [Field];
+
+    /// Checks that involve more than one field; returns (field, problem, hint).
+    fn validate(&self, _attrs: &Attrs) -> Vec<(&'static str, String, String)> {
+        Vec::new()
+    }
+
+    /// What a reference to this resource resolves to: a key's ARN, a bucket's name.
+    fn reference(&self, recorded: &Recorded) -> Value;
+
+    /// The reference value of a resource not created yet, when the blueprint already fixes it
+    /// (a bucket's name); `None` shows as "known after apply".
+    fn planned_reference(&self, _desired: &Attrs) -> Option<Value> {
+        None
+    }
+
+    /// Computed attributes, derived from the rest of the blueprint (see `Field::computed`).
+    fn derive(&self, _address: &str, _blueprint: &Blueprint) -> Attrs {
+        Attrs::new()
+    }
+
+    /// A short physical name shown beside the address in plans (bucket name, key id).
+    fn display_id(&self, recorded: &Recorded) -> String {
+        recorded.id.clone()
+    }
+
+    /// Reads the managed attributes, or `None` if the resource no longer exists.
+    ///
+    /// An attribute left out of the answer is one AWS does not report; the planner then uses
+    /// the recorded value. `desired` tells which optional attributes are managed.
+    async fn read(
+        &self,
+        ctx: &Ctx<'_>,
+        recorded: &Recorded,
+        desired: Option<&Attrs>,
+    ) -> Result<Option<Attrs>, Failure>;
+
+    /// Creates the resource with as much of `desired` (resolved) as its creating call takes.
+    async fn create(&self, ctx: &Ctx<'_>, desired: &Attrs) -> Result<Created, Failure>;
+
+    /// Changes the `changed` attributes in place; `before` holds their current values.
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        recorded: &Recorded,
+        before: &Attrs,
+        desired: &Attrs,
+        changed: &[String],
+    ) -> Result<(), Failure>;
+
+    /// Deletes the resource (for keys: schedules the deletion).
+    async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure>;
+
+    /// Why the resource cannot be deleted now, if something in AWS prevents it.
+    async fn deletion_blocker(
+        &self,
+        _ctx: &Ctx<'_>,
+        _recorded: &Recorded,
+    ) -> Result<Option<String>, Failure> {
+        Ok(None)
+    }
+}
+
+/// A string attribute, or "" when absent.
+pub fn str_attr<'a>(attrs: &'a Attrs, name: &str) -> &'a str {
+    attrs.get(name).and_then(Value::as_str).unwrap_or("")
+}
+
+pub fn bool_attr(attrs: &Attrs, name: &str) -> bool {
+    attrs.get(name).and_then(Value::as_bool).unwrap_or(false)
+}
+
+pub fn int_attr(attrs: &Attrs, name: &str) -> Option<i64> {
+    attrs.get(name).and_then(Value::as_i64)
+}
+
+/// Tags as (key, value) pairs.
+pub fn tags(attrs: &Attrs) -> Vec<(String, String)> {
+    attrs
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn tags_value(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect(),
+    )
+}

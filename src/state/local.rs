@@ -1,0 +1,302 @@
+//! The local state backend: a JSON file written atomically with mode 0600, a backup of the
+//! previous version beside it, and a lock file created exclusively.
+
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Backend, FORMAT_VERSION, State, StateError};
+
+pub struct LocalBackend {
+    path: PathBuf,
+}
+
+impl LocalBackend {
+    pub fn new(path: PathBuf) -> LocalBackend {
+        LocalBackend { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn backup_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".backup")
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".lock")
+    }
+
+    fn io(&self, action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StateError {
+        let path = path.display().to_string();
+        move |source| StateError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    fn ensure_dir(&self) -> Result<(), StateError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(self.io("create the directory of", &self.path))?;
+        }
+        Ok(())
+    }
+
+    /// Takes the lock for `operation`, failing at once if another run holds it.
+    pub fn lock(&self, operation: &str) -> Result<LockGuard, StateError> {
+        self.ensure_dir()?;
+        let info = LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            pid: std::process::id(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            operation: operation.to_string(),
+            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            path: self.lock_path().display().to_string(),
+        };
+        let lock_path = self.lock_path();
+        let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
+        // `create_new` is atomic: of two runs racing here, exactly one creates the file.
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&lock_path)
+        {
+            Ok(mut file) => {
+                file.write_all(&body)
+                    .and_then(|_| file.sync_all())
+                    .map_err(self.io("write the lock of", &self.path))?;
+                Ok(LockGuard {
+                    path: lock_path,
+                    id: info.id,
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StateError::Locked(
+                Box::new(self.read_lock()?.unwrap_or(LockInfo {
+                    id: String::new(),
+                    pid: 0,
+                    host: "unknown".into(),
+                    operation: "unknown".into(),
+                    since: "unknown".into(),
+                    path: lock_path.display().to_string(),
+                })),
+            )),
+            Err(e) => Err(self.io("lock", &self.path)(e)),
+        }
+    }
+
+    /// Who holds the lock, if anyone. A lock file that cannot be parsed still counts as held.
+    pub fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        let lock_path = self.lock_path();
+        match fs::read(&lock_path) {
+            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).unwrap_or(LockInfo {
+                id: String::new(),
+                pid: 0,
+                host: "unknown (unreadable lock file)".into(),
+                operation: "unknown".into(),
+                since: "unknown".into(),
+                path: lock_path.display().to_string(),
+            }))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io("read the lock of", &self.path)(e)),
+        }
+    }
+
+    /// Removes the lock whoever holds it; returns the holder it removed.
+    pub fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+        let held = self.read_lock()?;
+        if held.is_some() {
+            fs::remove_file(self.lock_path()).map_err(self.io("unlock", &self.path))?;
+        }
+        Ok(held)
+    }
+}
+
+impl Backend for LocalBackend {
+    fn load(&self) -> Result<Option<State>, StateError> {
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io("read", &self.path)(e)),
+        };
+        parse_state(
+            &bytes,
+            &self.path.display().to_string(),
+            &self.backup_path(),
+        )
+        .map(Some)
+    }
+
+    fn save(&self, state: &State) -> Result<(), StateError> {
+        self.ensure_dir()?;
+        let mut bytes = serde_json::to_vec_pretty(state).map_err(|e| StateError::Io {
+            action: "serialise",
+            path: self.path.display().to_string(),
+            source: std::io::Error::other(e),
+        })?;
+        bytes.push(b'\n');
+        if let Ok(previous) = fs::read(&self.path)
+            && previous != bytes
+        {
+            write_atomic(&self.backup_path(), &previous)
+                .map_err(self.io("write the backup of", &self.path))?;
+        }
+        write_atomic(&self.path, &bytes).map_err(self.io("write", &self.path))
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Writes `bytes` to `target` atomically: a 0600 temp file in the same directory, fsync,
+/// rename, then fsync of the directory so the rename itself survives a crash.
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".rampart-")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Parses state bytes, telling a corrupt file from one written by a newer rampart.
+pub fn parse_state(bytes: &[u8], path: &str, backup: &Path) -> Result<State, StateError> {
+    let corrupt = |detail: String| StateError::Corrupt {
+        path: path.to_string(),
+        backup: backup.display().to_string(),
+        detail,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not valid JSON ({e})")))?;
+    let version = value
+        .get("format_version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| corrupt("no `format_version`".into()))?;
+    if version > u64::from(FORMAT_VERSION) {
+        return Err(StateError::TooNew {
+            path: path.to_string(),
+            found: u32::try_from(version).unwrap_or(u32::MAX),
+        });
+    }
+    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Who holds a lock, as written in the lock file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub id: String,
+    pub pid: u32,
+    pub host: String,
+    pub operation: String,
+    pub since: String,
+    #[serde(default)]
+    pub path: String,
+}
+
+impl fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "state is locked by pid {} on host `{}` ({}) since {} (lock file `{}`)\n  = hint: wait for that run to finish; if it is gone, run `rampart force-unlock BLUEPRINT`",
+            self.pid, self.host, self.operation, self.since, self.path
+        )
+    }
+}
+
+/// Holds the lock until dropped.
+pub struct LockGuard {
+    path: PathBuf,
+    id: String,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        // Remove only our own lock: after a force-unlock another run may hold a new one.
+        let ours = fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok())
+            .is_some_and(|l| l.id == self.id);
+        if ours {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_are_atomic_private_and_keep_a_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path().join("state/x.json"));
+        let mut state = State::new("x");
+        backend.save(&state).unwrap();
+        state.serial = 1;
+        backend.save(&state).unwrap();
+        let mode = fs::metadata(backend.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(backend.load().unwrap().unwrap().serial, 1);
+        let backup: State =
+            serde_json::from_slice(&fs::read(backend.backup_path()).unwrap()).unwrap();
+        assert_eq!(backup.serial, 0);
+        let dir_mode = fs::metadata(dir.path().join("state"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_second_lock_fails_with_the_holder_and_drop_releases() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path().join("x.json"));
+        let guard = backend.lock("apply").unwrap();
+        let err = backend.lock("plan").err().unwrap().to_string();
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        assert!(err.contains("(apply)"), "{err}");
+        drop(guard);
+        assert!(backend.lock("plan").is_ok());
+    }
+
+    #[test]
+    fn corrupt_and_newer_state_are_told_apart() {
+        let backup = Path::new("x.json.backup");
+        let err = parse_state(b"{\"format_ver", "x.json", backup).unwrap_err();
+        assert!(matches!(err, StateError::Corrupt { .. }));
+        assert!(err.to_string().contains("x.json.backup"));
+        let err = parse_state(br#"{"format_version": 99}"#, "x.json", backup).unwrap_err();
+        assert!(matches!(err, StateError::TooNew { found: 99, .. }));
+    }
+}
