@@ -292,6 +292,9 @@ impl Walker<'_> {
     }
 
     /// Walks a table against `fields`: unknown fields, missing required ones, defaults.
+    ///
+    /// A table with bad fields still yields what could be read, so that references to its
+    /// resource resolve and one mistake is not reported again at every reference.
     fn table(&mut self, fields: &[Field], value: &Spanned<DeValue>, ctx: &str) -> Option<Attrs> {
         let DeValue::Table(table) = value.get_ref() else {
             self.diags.error(
@@ -304,18 +307,17 @@ impl Walker<'_> {
             return None;
         };
         let mut attrs = Attrs::new();
-        let mut ok = true;
+        // Fields written but invalid are reported once, for what is wrong, not as missing.
+        let present: Vec<&str> = table.iter().map(|(k, _)| k.get_ref().as_ref()).collect();
         for (key, v) in table.iter() {
             let name = key.get_ref().as_ref();
             match fields.iter().find(|f| f.name == name && !f.computed) {
-                Some(field) => match self.convert(&field.ty, v, ctx, name) {
-                    Some(val) => {
+                Some(field) => {
+                    if let Some(val) = self.convert(&field.ty, v, ctx, name) {
                         attrs.insert(name.to_string(), val);
                     }
-                    None => ok = false,
-                },
+                }
                 None => {
-                    ok = false;
                     let settable = || fields.iter().filter(|f| !f.computed).map(|f| f.name);
                     let hint = match did_you_mean(name, settable()) {
                         Some(s) => format!("did you mean `{s}`?"),
@@ -336,11 +338,10 @@ impl Walker<'_> {
             }
         }
         for field in fields {
-            if attrs.contains_key(field.name) {
+            if attrs.contains_key(field.name) || present.contains(&field.name) {
                 continue;
             }
             if field.required {
-                ok = false;
                 self.diags.error_hint(
                     &value.span(),
                     format!("`{ctx}` is missing the required field `{}`", field.name),
@@ -350,7 +351,7 @@ impl Walker<'_> {
                 attrs.insert(field.name.to_string(), default);
             }
         }
-        ok.then_some(attrs)
+        Some(attrs)
     }
 
     /// Converts one TOML value to the field's type, reporting a mismatch.
@@ -770,6 +771,16 @@ mod tests {
         assert!(bad.unwrap_err()[0].message.contains("UTF-8"));
         assert!(errors("")[0].contains("missing `[blueprint]`"));
         assert!(errors("blueprint = 3")[0].contains("must be a table"));
+    }
+
+    #[test]
+    fn a_required_field_with_a_bad_value_is_one_error_not_two() {
+        let src = format!(
+            "{HEAD}[s3_bucket.a]\nname = \"a-bucket\"\nobject_lock = {{ mode = \"COMPLIANCE\", retention_days = \"x\" }}\n"
+        );
+        let errs = errors(&src);
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(errs[0].contains("`retention_days`") && errs[0].contains("must be an integer"));
     }
 
     #[test]

@@ -458,7 +458,8 @@ impl S3Bucket {
                 })
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(sdk_build("DeleteObjects"))?;
-            s3.delete_objects()
+            let out = s3
+                .delete_objects()
                 .bucket(bucket)
                 .delete(
                     Delete::builder()
@@ -470,6 +471,20 @@ impl S3Bucket {
                 .send()
                 .await
                 .map_err(Failure::sdk("DeleteObjects"))?;
+            // DeleteObjects answers 200 even when objects stay; listing them again would
+            // loop for ever, so the first refusal ends the deletion.
+            if let Some(refused) = out.errors().first() {
+                return Err(Failure::new(
+                    "DeleteObjects",
+                    format!(
+                        "{} object version(s) could not be deleted, e.g. `{}`: {}: {}",
+                        out.errors().len(),
+                        refused.key().unwrap_or("?"),
+                        refused.code().unwrap_or("?"),
+                        refused.message().unwrap_or("")
+                    ),
+                ));
+            }
         }
     }
 }

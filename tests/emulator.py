@@ -1,0 +1,94 @@
+"""Starts moto server on loopback for the test suite and the demo.
+
+Usage: emulator.py [PORT]   (0, the default, picks a free port)
+
+Prints `ready PORT` once the server accepts requests, then serves until its standard input
+closes, so a test process that dies, however it dies, never leaves an emulator behind.
+
+Why moto 5.0.28 (pinned in tests/emulator-requirements.txt): moto 5.2.x answers
+GetBucketVersioning with the XML root `GetBucketVersioningResponse`, which the AWS SDK for Rust
+rejects ("encountered invalid XML root"); 5.0.28 answers with `VersioningConfiguration` as AWS
+does, and has the rest rampart uses.
+
+It also mends one fidelity gap of moto 5.0.x, which ignores a bucket policy statement's
+`Condition`: with the standard TLS-only statement every object request was denied. Bucket
+policies are evaluated here as AWS does (see `condition_holds`).
+"""
+
+import fnmatch
+import sys
+
+from moto.iam import access_control
+from moto.server import ThreadedMotoServer
+
+# What moto knows of a request when it evaluates a bucket policy. The loopback emulator stands
+# in for AWS's TLS endpoint, so every request counts as made over TLS.
+REQUEST_CONTEXT = {"aws:securetransport": ["true"]}
+
+
+def _values_match(operator: str, actual: list, expected: list) -> bool:
+    if operator == "Bool":
+        return any(a.lower() == e.lower() for a in actual for e in expected)
+    if operator in ("StringEquals", "ArnEquals"):
+        return any(a == e for a in actual for e in expected)
+    if operator in ("StringLike", "ArnLike"):
+        return any(fnmatch.fnmatchcase(a, e) for a in actual for e in expected)
+    if operator in ("StringNotEquals", "ArnNotEquals"):
+        return all(a != e for a in actual for e in expected)
+    if operator in ("StringNotLike", "ArnNotLike"):
+        return not any(fnmatch.fnmatchcase(a, e) for a in actual for e in expected)
+    # An operator this shim does not know: the condition does not hold.
+    return False
+
+
+def condition_holds(condition: dict) -> bool:
+    """AWS's rule: every operator and key must match; a key missing from the request makes
+    its test fail, except with `...IfExists` and `Null`."""
+    for operator, tests in condition.items():
+        if_exists = operator.endswith("IfExists")
+        base = operator[: -len("IfExists")] if if_exists else operator
+        for key, expected in tests.items():
+            expected = [str(e) for e in (expected if isinstance(expected, list) else [expected])]
+            actual = REQUEST_CONTEXT.get(key.lower())
+            if base == "Null":
+                if not any((e.lower() == "true") == (actual is None) for e in expected):
+                    return False
+                continue
+            if actual is None:
+                if if_exists:
+                    continue
+                return False
+            if not _values_match(base, actual, expected):
+                return False
+    return True
+
+
+_is_action_permitted = access_control.IAMPolicyStatement.is_action_permitted
+
+
+def is_action_permitted(self, action, resource="*"):
+    # moto 5.0.x ignores `Condition`, so the standard TLS-only Deny denies everything.
+    condition = self._statement.get("Condition")
+    if condition and not condition_holds(condition):
+        return access_control.PermissionResult.NEUTRAL
+    return _is_action_permitted(self, action, resource)
+
+
+access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+
+def main() -> None:
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    _, bound = server.get_host_and_port()
+    print(f"ready {bound}", flush=True)
+    try:
+        sys.stdin.read()
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+//! Integration tests: the real binary against the local emulator, in one test binary because
+//! every test binary links the whole SDK.
+
+mod engine;
+mod malformed;
+mod saved_plans;
+mod state_lock;
+mod support;
+mod validate;

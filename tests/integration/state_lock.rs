@@ -1,0 +1,107 @@
+//! The state file: private, valid JSON, a growing serial; the lock: one run at a time.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::engine::SMALL;
+use crate::support::Project;
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_state_is_private_json_whose_serial_grows_with_each_change() {
+    let p = Project::new("state", SMALL);
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    let mode = std::fs::metadata(p.state_path())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let first = p.state();
+    assert_eq!(first["format_version"], 1);
+    assert_eq!(first["resources"].as_array().unwrap().len(), 3);
+    let serial = first["serial"].as_u64().unwrap();
+    assert!(serial > 0);
+
+    p.edit("description = \"test key\"", "description = \"changed\"");
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    let second = p.state();
+    assert!(second["serial"].as_u64().unwrap() > serial);
+    assert_eq!(second["lineage"], first["lineage"]);
+
+    // Nothing to do changes nothing, not even the serial.
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    assert_eq!(p.state()["serial"], second["serial"]);
+    let backup = p.state_path().with_extension("json.backup");
+    let mode = std::fs::metadata(backup).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn a_second_run_fails_at_once_naming_the_holder_and_force_unlock_clears_a_dead_one() {
+    let p = Project::new("lock", SMALL);
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    p.edit("description = \"test key\"", "description = \"pending\"");
+    let lock = p.state_path().with_extension("json.lock");
+
+    // An apply waiting at its confirmation prompt holds the lock.
+    let bp = p.blueprint();
+    let mut holder = p
+        .command(&["apply", bp.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the lock", || lock.exists());
+    let started = Instant::now();
+    let err = p.rampart("apply", &["--auto-approve"]).expect(1).stderr();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the second run waited"
+    );
+    assert!(
+        err.contains(&format!("locked by pid {}", holder.id())),
+        "{err}"
+    );
+    assert!(err.contains("(apply)"), "{err}");
+    p.rampart("plan", &[]).expect(1);
+
+    // Saying no releases it.
+    holder.stdin.take().unwrap().write_all(b"no\n").unwrap();
+    let out = holder.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cancelled; nothing was changed"));
+    assert!(!lock.exists());
+
+    // A holder killed outright leaves its lock behind; force-unlock clears it.
+    let mut dead = p
+        .command(&["apply", bp.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the lock", || lock.exists());
+    let pid = dead.id();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    let err = p.rampart("apply", &["--auto-approve"]).expect(1).stderr();
+    assert!(err.contains(&format!("locked by pid {pid}")), "{err}");
+    assert!(err.contains("force-unlock"), "{err}");
+    let out = p.rampart("force-unlock", &[]).expect(0).stdout();
+    assert!(out.contains(&format!("held by pid {pid}")), "{out}");
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    p.rampart("plan", &["--detailed-exitcode"]).expect(0);
+}

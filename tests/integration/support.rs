@@ -1,0 +1,235 @@
+//! Test harness: one emulator per test run, unique names per test, and helpers to run the
+//! real binary and read AWS back with the SDK.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_config::{BehaviorVersion, Region};
+
+const REGION: &str = "eu-west-1";
+
+/// The emulator every test shares; tests keep apart by unique names, never by resets.
+pub struct Emulator {
+    pub endpoint: String,
+    // Held open for the life of the test process: the launcher exits when it closes.
+    _stdin: Option<ChildStdin>,
+    _child: Option<Child>,
+}
+
+pub fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| {
+        if let Ok(endpoint) = std::env::var("RAMPART_TEST_ENDPOINT") {
+            return Emulator {
+                endpoint,
+                _stdin: None,
+                _child: None,
+            };
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let python = root.join(".venv/bin/python");
+        assert!(
+            python.exists(),
+            "the emulator is not installed: run `scripts/test` (or `scripts/emulator install`)"
+        );
+        let mut child = Command::new(python)
+            .arg(root.join("tests/emulator.py"))
+            .arg("0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the emulator");
+        let stdout = child.stdout.take().expect("emulator stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the emulator's ready line");
+        let port = line
+            .trim()
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("the emulator did not start: {line:?}"));
+        Emulator {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _stdin: child.stdin.take(),
+            _child: Some(child),
+        }
+    })
+}
+
+/// A name no other test of this run uses, usable in bucket names and aliases.
+pub fn unique(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "t{}-{}-{tag}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A working directory with a blueprint, where the binary runs as a user would run it.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+    pub prefix: String,
+}
+
+impl Project {
+    /// A project with `blueprint` text, where `acme-` names and the blueprint name are made
+    /// unique to this test.
+    pub fn new(tag: &str, blueprint: &str) -> Project {
+        let prefix = unique(tag);
+        let project = Project {
+            dir: tempfile::tempdir().expect("tempdir"),
+            prefix,
+        };
+        project.write(blueprint);
+        project
+    }
+
+    /// A project with a copy of `blueprints/data-platform.toml`.
+    pub fn example(tag: &str) -> Project {
+        let text = std::fs::read_to_string(repo().join("blueprints/data-platform.toml"))
+            .expect("read the example blueprint");
+        Project::new(tag, &text)
+    }
+
+    /// Rewrites the blueprint, keeping this project's unique names.
+    pub fn write(&self, blueprint: &str) {
+        std::fs::write(self.blueprint(), self.localise(blueprint)).expect("write blueprint");
+    }
+
+    /// Gives `acme-` names and the example's blueprint name this project's unique prefix.
+    fn localise(&self, text: &str) -> String {
+        text.replace("acme-", &format!("{}-", self.prefix)).replace(
+            "name = \"data-platform\"",
+            &format!("name = \"{}\"", self.prefix),
+        )
+    }
+
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(self.blueprint()).expect("read blueprint")
+    }
+
+    /// Replaces the whole of the first line holding `needle` with `line` (which may be
+    /// several lines); `acme-` names in both are this project's.
+    pub fn edit(&self, needle: &str, line: &str) {
+        let (needle, line) = (self.localise(needle), self.localise(line));
+        let text = self.text();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(&needle))
+            .unwrap_or_else(|| panic!("blueprint has no line with {needle:?}"));
+        lines[at] = line;
+        std::fs::write(self.blueprint(), lines.join("\n") + "\n").expect("write blueprint");
+    }
+
+    pub fn blueprint(&self) -> PathBuf {
+        self.dir.path().join("blueprint.toml")
+    }
+
+    /// A bucket name as the blueprint's `acme-NAME` became for this project.
+    pub fn bucket(&self, name: &str) -> String {
+        format!("{}-{name}", self.prefix)
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("state")
+            .join(format!("{}.json", self.prefix))
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        let bytes = std::fs::read(self.state_path()).expect("read state");
+        serde_json::from_slice(&bytes).expect("state is JSON")
+    }
+
+    /// Runs the binary in the project directory against the emulator.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().expect("run rampart");
+        Run(output)
+    }
+
+    /// The binary as a command, for tests that need to drive it (stdin, signals).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rampart"));
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .env("AWS_ENDPOINT_URL", &emulator().endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("RAMPART_LOG");
+        cmd
+    }
+
+    /// `rampart ARGS... BLUEPRINT`.
+    pub fn rampart(&self, command: &str, flags: &[&str]) -> Run {
+        let bp = self.blueprint();
+        let mut args = vec![command, bp.to_str().expect("utf-8 path")];
+        args.extend_from_slice(flags);
+        self.run(&args)
+    }
+}
+
+/// The result of one run of the binary.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    /// Asserts the exit code, showing both streams when it is not the expected one.
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&emulator().endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+pub async fn s3() -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(&sdk_config().await)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+pub async fn kms() -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::new(&sdk_config().await)
+}
