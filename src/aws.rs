@@ -56,6 +56,13 @@ impl Aws {
             loader = loader.profile_name(profile);
         }
         let config = loader.load().await;
+        // Names only: credentials are never logged.
+        tracing::debug!(
+            region = %options.region,
+            profile = options.profile.as_deref().unwrap_or("(default chain)"),
+            endpoint = config.endpoint_url().unwrap_or("(AWS)"),
+            "AWS configuration loaded"
+        );
         let mut loopback_endpoint = false;
         if let Some(endpoint) = config.endpoint_url() {
             let (scheme, host) = scheme_and_host(endpoint);

@@ -103,6 +103,7 @@ impl Executor<'_> {
                     continue;
                 };
                 self.reporter.started(&change.address, change.action);
+                tracing::debug!(address = %change.address, action = ?change.action, "starting");
                 let state = &state;
                 inflight.push(async move {
                     let started = Instant::now();
@@ -251,6 +252,7 @@ impl Executor<'_> {
 
     fn save(&self, st: &mut State) -> Result<(), String> {
         st.serial += 1;
+        tracing::debug!(state = %self.backend.describe(), serial = st.serial, "saving state");
         self.backend
             .save(st)
             .map_err(|e| format!("saving the state failed, so the run stopped: {e}"))

@@ -93,9 +93,17 @@ impl Session {
                 address: &rec.address,
             };
             let desired = self.bp.resource(&rec.address).map(|r| &r.attrs);
+            let started = std::time::Instant::now();
             let found = kind.read(&ctx, rec, desired).await.map_err(|f| {
                 anyhow::anyhow!("cannot read `{}` (`{}`): {f}", rec.address, rec.id)
             })?;
+            tracing::debug!(
+                address = %rec.address,
+                id = %rec.id,
+                exists = found.is_some(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "refreshed"
+            );
             let found = match found {
                 Some(attrs) => Refreshed::Exists(attrs),
                 None => Refreshed::Gone,
@@ -130,6 +138,13 @@ impl Session {
     pub async fn plan(&self, mode: Mode) -> anyhow::Result<Plan> {
         let actual = self.refresh().await?;
         let mut plan = plan::plan(&self.bp, &self.state, &actual, mode);
+        tracing::debug!(
+            create = plan.summary.create,
+            update = plan.summary.update,
+            replace = plan.summary.replace,
+            delete = plan.summary.delete,
+            "planned"
+        );
         for change in &plan.changes {
             let (Action::Delete | Action::Replace, Some(prior)) = (change.action, &change.prior)
             else {

@@ -105,3 +105,57 @@ fn a_second_run_fails_at_once_naming_the_holder_and_force_unlock_clears_a_dead_o
     p.rampart("apply", &["--auto-approve"]).expect(0);
     p.rampart("plan", &["--detailed-exitcode"]).expect(0);
 }
+
+#[test]
+fn debug_logs_show_the_work_but_never_the_credentials() {
+    let p = Project::new("logs", SMALL);
+    let secret = "s3cr3t-value-that-must-never-be-logged";
+    let bp = p.blueprint();
+    let out = p
+        .command(&["apply", bp.to_str().unwrap(), "--auto-approve"])
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("RAMPART_LOG", "debug")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("AWS configuration loaded"), "{stderr}");
+    assert!(stderr.contains("saving state"), "{stderr}");
+    let everything = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(!everything.contains(secret), "the secret key was printed");
+    let state = std::fs::read_to_string(p.state_path()).unwrap();
+    assert!(!state.contains(secret));
+}
+
+#[test]
+fn show_prints_the_recorded_resources() {
+    let p = Project::new("show", SMALL);
+    let none = p.rampart("show", &[]).expect(0).stdout();
+    assert!(none.contains("nothing was applied"), "{none}");
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    let text = p.rampart("show", &[]).expect(0).stdout();
+    assert!(
+        text.contains(&format!("s3_bucket.a ({})", p.bucket("a"))),
+        "{text}"
+    );
+    assert!(text.contains("3 resources"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&p.rampart("show", &["--json"]).expect(0).stdout()).unwrap();
+    assert_eq!(json["resources"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn a_plain_http_endpoint_off_loopback_is_refused_before_any_request() {
+    let p = Project::new("endpoint", SMALL);
+    let bp = p.blueprint();
+    // Refused while the configuration is built: no request is ever sent to this address.
+    let out = p
+        .command(&["plan", bp.to_str().unwrap()])
+        .env("AWS_ENDPOINT_URL", "http://192.0.2.10:4566")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing the plain-http endpoint"), "{err}");
+    assert!(!p.state_path().exists());
+}
