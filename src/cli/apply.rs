@@ -156,7 +156,7 @@ async fn execute(
 /// Asks for `yes` on the terminal; anything else, or no input at all, is a no.
 fn confirm(verb: &str) -> anyhow::Result<bool> {
     eprint!(
-        "\nDo you want to perform these actions? {verb} changes real infrastructure.\nOnly `yes` is accepted: "
+        "\n{verb} will change real infrastructure as planned above.\nDo you want to perform these actions? Only `yes` is accepted: "
     );
     std::io::stderr().flush().ok();
     let mut answer = String::new();

@@ -251,6 +251,10 @@ fn plan_resource(
             .iter()
             .filter_map(|f| {
                 let value = attrs.get(f.name)?;
+                // A computed list that is empty says nothing about a new resource.
+                if f.computed && value.as_array().is_some_and(|a| a.is_empty()) {
+                    return None;
+                }
                 let resolved = known.resolve(&f.ty, value);
                 Some(AttrChange {
                     name: f.name.to_string(),
@@ -449,7 +453,6 @@ kms_key = "kms_key.data"
                         "versioning",
                         "require_tls",
                         "tags",
-                        "log_delivery_from",
                     ],
                 ),
             ],
