@@ -92,10 +92,12 @@ impl Executor<'_> {
         let mut inflight = FuturesUnordered::new();
         self.reporter.begin(plan.changes.len());
         loop {
-            if outcome.fatal.is_none() && !self.stop.load(Ordering::SeqCst) {
+            // After Ctrl-C or a failed save nothing new starts: calls in flight finish.
+            let halted = outcome.fatal.is_some() || self.stop.load(Ordering::SeqCst);
+            if !halted {
                 queue.extend(walk.take_ready());
             }
-            while inflight.len() < self.parallelism.max(1) {
+            while !halted && inflight.len() < self.parallelism.max(1) {
                 let Some(address) = queue.pop_front() else {
                     break;
                 };
@@ -139,7 +141,8 @@ impl Executor<'_> {
                 }
             }
         }
-        outcome.not_started = walk.not_started();
+        outcome.not_started = queue.into_iter().chain(walk.not_started()).collect();
+        outcome.not_started.sort();
         self.reporter.end();
         (lock(&state).clone(), outcome)
     }
@@ -164,7 +167,6 @@ impl Executor<'_> {
             return Ok(());
         };
         let resolved = resolve_references(kind, desired, &lock(state))?;
-        let ctx = self.ctx(&desired.region, &change.address);
         match change.action {
             Action::Create | Action::Replace => {
                 if change.action == Action::Create && change.prior.is_some() {
@@ -173,6 +175,7 @@ impl Executor<'_> {
                         st.remove(&change.address);
                     })?;
                 }
+                let ctx = self.ctx(&desired.region, &change.address);
                 let created = kind.create(&ctx, &resolved).await?;
                 let mut rec = Recorded {
                     address: change.address.clone(),
@@ -208,6 +211,8 @@ impl Executor<'_> {
                     )
                     .into());
                 };
+                // An update acts where the resource is; a region change is a replacement.
+                let ctx = self.ctx(&prior.region, &change.address);
                 let names: Vec<String> = change.attributes.iter().map(|a| a.name.clone()).collect();
                 let before: Attrs = change
                     .attributes
@@ -218,9 +223,11 @@ impl Executor<'_> {
                     .await?;
                 let mut rec = prior;
                 for name in &names {
-                    if let Some(v) = resolved.get(name) {
-                        rec.attributes.insert(name.clone(), v.clone());
-                    }
+                    // An attribute the blueprint no longer sets was unset: stop recording it.
+                    match resolved.get(name) {
+                        Some(v) => rec.attributes.insert(name.clone(), v.clone()),
+                        None => rec.attributes.remove(name),
+                    };
                 }
                 rec.dependencies = desired.dependencies.clone();
                 rec.prevent_destroy = desired.prevent_destroy;

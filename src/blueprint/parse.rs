@@ -174,7 +174,7 @@ impl Walker<'_> {
         self.check_references(&resources);
         self.check_unique(&resources, &spans);
         for r in &resources {
-            for (field, message, hint) in resources::kind(r.kind)?.validate(&r.attrs) {
+            for (field, message, hint) in resources::kind(r.kind)?.validate(r, &resources) {
                 let span = spans
                     .get(&(r.address.clone(), field.to_string()))
                     .or_else(|| spans.get(&(r.address.clone(), String::new())))

@@ -53,8 +53,11 @@ impl Type {
 /// The value a field takes when the blueprint leaves it out.
 #[derive(Debug, Clone, Copy)]
 pub enum Default {
-    /// Left out means rampart does not manage the attribute.
+    /// Left out means rampart does not manage the attribute (unless it was set before: then
+    /// leaving it out unsets it).
     Unmanaged,
+    /// Left out means "none", and rampart makes it so (a bucket without `kms_key` gets SSE-S3).
+    Null,
     Bool(bool),
     Int(i64),
 }
@@ -63,6 +66,7 @@ impl Default {
     pub fn value(&self) -> Option<Value> {
         match self {
             Default::Unmanaged => None,
+            Default::Null => Some(Value::Null),
             Default::Bool(b) => Some(Value::Bool(*b)),
             Default::Int(i) => Some(Value::from(*i)),
         }

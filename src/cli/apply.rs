@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 
+use super::interrupt::{interrupted, until_interrupted};
 use super::plan::show;
 use super::session::{Session, load_blueprint};
 use super::{Exit, Global};
@@ -22,21 +23,44 @@ pub async fn run(
     auto_approve: bool,
 ) -> anyhow::Result<Exit> {
     if let Some(plan_file) = plan_file {
-        return apply_saved(global, plan_file).await;
+        let Some((session, saved)) = until_interrupted(open_saved(global, plan_file)).await? else {
+            return Ok(interrupted());
+        };
+        eprintln!("Applying the saved plan `{}`.", plan_file.display());
+        return execute(global, session, saved, true, "Apply").await;
     }
     let path = blueprint.context("apply needs a blueprint or `--plan PLANFILE`")?;
-    let session = Session::open(global, load_blueprint(path)?, "apply").await?;
-    let plan = session.plan(Mode::Apply).await?;
-    execute(global, session, plan, auto_approve, "Apply").await
+    prepare_and_execute(global, path, Mode::Apply, auto_approve).await
 }
 
 pub async fn destroy(global: &Global, path: &Path, auto_approve: bool) -> anyhow::Result<Exit> {
-    let session = Session::open(global, load_blueprint(path)?, "destroy").await?;
-    let plan = session.plan(Mode::Destroy).await?;
-    execute(global, session, plan, auto_approve, "Destroy").await
+    prepare_and_execute(global, path, Mode::Destroy, auto_approve).await
 }
 
-async fn apply_saved(global: &Global, plan_file: &Path) -> anyhow::Result<Exit> {
+async fn prepare_and_execute(
+    global: &Global,
+    path: &Path,
+    mode: Mode,
+    auto_approve: bool,
+) -> anyhow::Result<Exit> {
+    let (operation, verb) = match mode {
+        Mode::Apply => ("apply", "Apply"),
+        Mode::Destroy => ("destroy", "Destroy"),
+    };
+    let prepared = until_interrupted(async {
+        let session = Session::open(global, load_blueprint(path)?, operation).await?;
+        let plan = session.plan(mode).await?;
+        anyhow::Ok((session, plan))
+    })
+    .await?;
+    let Some((session, plan)) = prepared else {
+        return Ok(interrupted());
+    };
+    execute(global, session, plan, auto_approve, verb).await
+}
+
+/// Loads a saved plan and opens its state, refusing it unless nothing changed since.
+async fn open_saved(global: &Global, plan_file: &Path) -> anyhow::Result<(Session, Plan)> {
     let bytes = std::fs::read(plan_file)
         .with_context(|| format!("cannot read the plan `{}`", plan_file.display()))?;
     let saved: Plan = serde_json::from_slice(&bytes).with_context(|| {
@@ -79,8 +103,7 @@ async fn apply_saved(global: &Global, plan_file: &Path) -> anyhow::Result<Exit> 
             session.state.serial
         );
     }
-    eprintln!("Applying the saved plan `{}`.", plan_file.display());
-    execute(global, session, saved, true, "Apply").await
+    Ok((session, saved))
 }
 
 async fn execute(
@@ -102,14 +125,20 @@ async fn execute(
         }
         return Ok(Exit::Success);
     }
-    if !auto_approve && !confirm(verb)? {
-        eprintln!("{verb} cancelled; nothing was changed.");
-        return Ok(Exit::Error);
+    if !auto_approve {
+        let Some(yes) = until_interrupted(confirm(verb)).await? else {
+            return Ok(interrupted());
+        };
+        if !yes {
+            eprintln!("{verb} cancelled; nothing was changed.");
+            return Ok(Exit::Error);
+        }
     }
 
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = tokio::spawn({
         let stop = stop.clone();
+        let lock = session.lock_handle();
         async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 stop.store(true, Ordering::SeqCst);
@@ -117,6 +146,9 @@ async fn execute(
                     "\nInterrupted: finishing the calls in flight and saving the state. Press Ctrl-C again to exit at once."
                 );
                 if tokio::signal::ctrl_c().await.is_ok() {
+                    // Exiting skips destructors: release the lock by hand. Calls in flight are
+                    // abandoned; the next plan reads back what they did.
+                    lock.release();
                     std::process::exit(Exit::Interrupted as i32);
                 }
             }
@@ -154,15 +186,25 @@ async fn execute(
 }
 
 /// Asks for `yes` on the terminal; anything else, or no input at all, is a no.
-fn confirm(verb: &str) -> anyhow::Result<bool> {
+async fn confirm(verb: &str) -> anyhow::Result<bool> {
     eprint!(
         "\n{verb} will change real infrastructure as planned above.\nDo you want to perform these actions? Only `yes` is accepted: "
     );
     std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
+    // A plain thread, not the runtime's blocking pool: an interrupted prompt leaves the read
+    // behind, and the runtime must not wait for it on the way out.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let read = std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .map(|_| answer);
+        let _ = tx.send(read);
+    });
+    let answer = rx
+        .await
+        .context("cannot read the answer from standard input")?
         .context("cannot read the answer from standard input")?;
     Ok(answer.trim() == "yes")
 }

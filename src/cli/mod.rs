@@ -1,6 +1,7 @@
 //! The command line: clap types, the shared session set-up, and one file per command.
 
 mod apply;
+mod interrupt;
 mod plan;
 mod session;
 mod show;
@@ -113,13 +114,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             out,
             json,
             detailed_exitcode,
-        } => runtime()?.block_on(plan::run(
-            &global,
-            &blueprint,
-            out.as_deref(),
-            json,
-            detailed_exitcode,
-        )),
+        } => runtime()?.block_on(async {
+            let work = plan::run(&global, &blueprint, out.as_deref(), json, detailed_exitcode);
+            Ok(interrupt::until_interrupted(work)
+                .await?
+                .unwrap_or_else(interrupt::interrupted))
+        }),
         Command::Apply {
             blueprint,
             auto_approve,

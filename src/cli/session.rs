@@ -12,7 +12,7 @@ use crate::aws::{self, Aws};
 use crate::blueprint::{self, Blueprint};
 use crate::plan::{self, Action, Mode, Plan, Refreshed};
 use crate::resources::{self, Ctx};
-use crate::state::local::{LocalBackend, LockGuard};
+use crate::state::local::{LocalBackend, LockGuard, LockHandle};
 use crate::state::{Backend, State, StateError};
 
 pub fn load_blueprint(path: &Path) -> anyhow::Result<Blueprint> {
@@ -76,6 +76,10 @@ impl Session {
             parallelism: usize::from(global.parallelism),
             _lock: lock,
         })
+    }
+
+    pub fn lock_handle(&self) -> LockHandle {
+        self._lock.handle()
     }
 
     /// Reads the actual state of every recorded resource, concurrently.
@@ -158,15 +162,18 @@ impl Session {
                 region: &prior.region,
                 address: &prior.address,
             };
-            let blocker = kind
-                .deletion_blocker(&ctx, prior)
+            let check = kind
+                .deletion_check(&ctx, prior)
                 .await
                 .map_err(|f| anyhow::anyhow!("cannot check `{}`: {f}", prior.address))?;
-            if let Some(why) = blocker {
+            if let Some(why) = check.blocker {
                 plan.errors.push(format!(
-                    "`{}` cannot be deleted: {why}\n  = hint: keep it in the blueprint, or wait until the retention has passed",
+                    "`{}` cannot be deleted: {why}\n  = hint: keep it in the blueprint until then",
                     change.address
                 ));
+            }
+            if let Some(warning) = check.warning {
+                plan.notes.push(format!("`{}`: {warning}", change.address));
             }
         }
         Ok(plan)

@@ -185,10 +185,9 @@ struct Known<'a> {
 impl Known<'_> {
     /// A desired value as the plan knows it: `None` when it is known only after apply.
     fn resolve(&self, ty: &Type, value: &Value) -> Option<Value> {
-        let Type::Ref(_) = ty else {
+        let (Type::Ref(_), Some(target)) = (ty, value.as_str()) else {
             return Some(value.clone());
         };
-        let target = value.as_str()?;
         let pending = matches!(
             self.actions.get(target),
             Some(Some(Action::Create | Action::Replace))
@@ -277,9 +276,26 @@ fn plan_resource(
     };
 
     let mut changed = Vec::new();
+    if rec.region != bp.region {
+        changed.push(AttrChange {
+            name: "region".into(),
+            before: Some(Value::String(rec.region.clone())),
+            after: Value::String(bp.region.clone()),
+            after_unknown: false,
+            forces_replacement: true,
+        });
+    }
     for field in kind.schema() {
-        let Some(value) = attrs.get(field.name) else {
-            continue;
+        let unset = Value::Null;
+        let value = match attrs.get(field.name) {
+            Some(v) => v,
+            // An optional field that was set and is now left out is unset, not forgotten.
+            None if !field.computed
+                && rec.attributes.get(field.name).is_some_and(|v| !v.is_null()) =>
+            {
+                &unset
+            }
+            None => continue,
         };
         let before = match field.source {
             Source::Local => rec.attributes.get(field.name),
@@ -296,7 +312,9 @@ fn plan_resource(
         let forces = match field.replace {
             Replace::Never => false,
             Replace::OnChange => true,
-            Replace::OnPresenceChange => before.is_null(),
+            Replace::OnPresenceChange => {
+                before.is_null() != after.as_ref().is_some_and(Value::is_null)
+            }
         };
         changed.push(AttrChange {
             name: field.name.to_string(),

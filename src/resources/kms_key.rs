@@ -63,6 +63,22 @@ fn check_alias(alias: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// KMS's default key policy: the account (from the key's ARN) administers the key via IAM.
+fn default_policy(key_arn: &str) -> Value {
+    let account = key_arn.split(':').nth(4).unwrap_or("");
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "kms:*",
+            "Resource": "*"
+        }]
+    })
+}
+
 fn kms_tags(attrs: &Attrs) -> Result<Vec<Tag>, Failure> {
     tags(attrs)
         .into_iter()
@@ -266,8 +282,10 @@ impl ResourceKind for KmsKey {
         }
         if changed("alias") {
             // An alias cannot be renamed: make the new one, then drop the old one.
-            self.create_alias(ctx, id, str_attr(desired, "alias"))
-                .await?;
+            let new = str_attr(desired, "alias");
+            if !new.is_empty() {
+                self.create_alias(ctx, id, new).await?;
+            }
             let old = str_attr(before, "alias");
             if !old.is_empty() {
                 kms.delete_alias()
@@ -277,9 +295,12 @@ impl ResourceKind for KmsKey {
                     .map_err(Failure::sdk("DeleteAlias"))?;
             }
         }
-        if changed("policy")
-            && let Some(policy) = desired.get("policy")
-        {
+        if changed("policy") {
+            // Unset: back to the policy KMS gives a new key.
+            let policy = match desired.get("policy").filter(|p| !p.is_null()) {
+                Some(policy) => policy.clone(),
+                None => default_policy(recorded.arn.as_deref().unwrap_or("")),
+            };
             kms.put_key_policy()
                 .key_id(id)
                 .policy_name("default")

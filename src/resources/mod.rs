@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::blueprint::schema::Field;
-use crate::blueprint::{Attrs, Blueprint};
+use crate::blueprint::{Attrs, Blueprint, Resource};
 use crate::state::Recorded;
 
 /// Every kind rampart knows, in the order the README documents them.
@@ -87,6 +87,15 @@ pub struct Created {
     pub set: &'static [&'static str],
 }
 
+/// The answer of [`ResourceKind::deletion_check`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletionCheck {
+    /// Why the deletion cannot happen: the plan fails with it.
+    pub blocker: Option<String>,
+    /// What the deletion takes with it: the plan shows it.
+    pub warning: Option<String>,
+}
+
 /// One kind of AWS resource.
 #[async_trait]
 pub trait ResourceKind: Send + Sync {
@@ -96,8 +105,12 @@ pub trait ResourceKind: Send + Sync {
     /// The fields a blueprint may set, with types, defaults and replacement rules.
     fn schema(&self) -> &'static [Field];
 
-    /// Checks that involve more than one field; returns (field, problem, hint).
-    fn validate(&self, _attrs: &Attrs) -> Vec<(&'static str, String, String)> {
+    /// Checks that involve more than one field or resource; returns (field, problem, hint).
+    fn validate(
+        &self,
+        _resource: &Resource,
+        _all: &[Resource],
+    ) -> Vec<(&'static str, String, String)> {
         Vec::new()
     }
 
@@ -147,13 +160,14 @@ pub trait ResourceKind: Send + Sync {
     /// Deletes the resource (for keys: schedules the deletion).
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure>;
 
-    /// Why the resource cannot be deleted now, if something in AWS prevents it.
-    async fn deletion_blocker(
+    /// What AWS says about deleting the resource now: whether something prevents it, and
+    /// what a user should know first (data that goes with it).
+    async fn deletion_check(
         &self,
         _ctx: &Ctx<'_>,
         _recorded: &Recorded,
-    ) -> Result<Option<String>, Failure> {
-        Ok(None)
+    ) -> Result<DeletionCheck, Failure> {
+        Ok(DeletionCheck::default())
     }
 }
 

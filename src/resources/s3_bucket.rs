@@ -20,9 +20,11 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{Value, json};
 
-use super::{Created, Ctx, Failure, ResourceKind, bool_attr, error_code, str_attr, tags};
+use super::{
+    Created, Ctx, DeletionCheck, Failure, ResourceKind, bool_attr, error_code, str_attr, tags,
+};
 use crate::blueprint::schema::{Default, Field, Replace, Type};
-use crate::blueprint::{Attrs, Blueprint};
+use crate::blueprint::{Attrs, Blueprint, Resource};
 use crate::state::Recorded;
 
 pub struct S3Bucket;
@@ -69,8 +71,9 @@ static SCHEMA: &[Field] = &[
     Field::optional(
         "kms_key",
         Type::Ref("kms_key"),
-        "SSE-KMS default encryption key",
-    ),
+        "SSE-KMS default encryption key; left out, SSE-S3",
+    )
+    .default(Default::Null),
     Field::optional("versioning", Type::Bool, "object versioning").default(Default::Bool(true)),
     Field::optional(
         "require_tls",
@@ -276,16 +279,22 @@ impl S3Bucket {
                     .map_err(Failure::sdk("PutPublicAccessBlock"))?;
             }
             "kms_key" => {
-                let by_default = ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::AwsKms)
-                    .kms_master_key_id(str_attr(desired, name))
-                    .build()
-                    .map_err(sdk_build("PutBucketEncryption"))?;
+                // No key means SSE-S3: a bucket is never left without default encryption.
+                let key = str_attr(desired, name);
+                let by_default = match key {
+                    "" => ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(ServerSideEncryption::Aes256),
+                    key => ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(ServerSideEncryption::AwsKms)
+                        .kms_master_key_id(key),
+                }
+                .build()
+                .map_err(sdk_build("PutBucketEncryption"))?;
                 let config = ServerSideEncryptionConfiguration::builder()
                     .rules(
                         ServerSideEncryptionRule::builder()
                             .apply_server_side_encryption_by_default(by_default)
-                            .bucket_key_enabled(true)
+                            .bucket_key_enabled(!key.is_empty())
                             .build(),
                     )
                     .build()
@@ -337,14 +346,17 @@ impl S3Bucket {
                 }
             }
             "object_lock" => {
-                let lock = &desired[name];
+                // Removing object lock is a replacement, never an update: nothing to unset.
+                let Some(lock) = desired.get(name).filter(|l| !l.is_null()) else {
+                    return Ok(());
+                };
                 let rule = ObjectLockRule::builder()
                     .default_retention(
                         DefaultRetention::builder()
                             .mode(ObjectLockRetentionMode::from(
                                 lock["mode"].as_str().unwrap_or("COMPLIANCE"),
                             ))
-                            .days(lock["retention_days"].as_i64().unwrap_or(1) as i32)
+                            .days(days(&lock["retention_days"], "PutObjectLockConfiguration")?)
                             .build(),
                     )
                     .build();
@@ -361,16 +373,22 @@ impl S3Bucket {
                     .map_err(Failure::sdk("PutObjectLockConfiguration"))?;
             }
             "access_logs" => {
-                let target = LoggingEnabled::builder()
-                    .target_bucket(str_attr(desired, name))
-                    .target_prefix(format!("{bucket}/"))
-                    .build()
-                    .map_err(sdk_build("PutBucketLogging"))?;
+                let target = match str_attr(desired, name) {
+                    // Unset: an empty logging status turns server access logging off.
+                    "" => None,
+                    target => Some(
+                        LoggingEnabled::builder()
+                            .target_bucket(target)
+                            .target_prefix(format!("{bucket}/"))
+                            .build()
+                            .map_err(sdk_build("PutBucketLogging"))?,
+                    ),
+                };
                 s3.put_bucket_logging()
                     .bucket(bucket)
                     .bucket_logging_status(
                         BucketLoggingStatus::builder()
-                            .logging_enabled(target)
+                            .set_logging_enabled(target)
                             .build(),
                     )
                     .send()
@@ -378,9 +396,18 @@ impl S3Bucket {
                     .map_err(Failure::sdk("PutBucketLogging"))?;
             }
             "lifecycle" => {
-                let days = desired[name]["noncurrent_expiration_days"]
-                    .as_i64()
-                    .unwrap_or(1) as i32;
+                let Some(lifecycle) = desired.get(name).filter(|l| !l.is_null()) else {
+                    s3.delete_bucket_lifecycle()
+                        .bucket(bucket)
+                        .send()
+                        .await
+                        .map_err(Failure::sdk("DeleteBucketLifecycle"))?;
+                    return Ok(());
+                };
+                let days = days(
+                    &lifecycle["noncurrent_expiration_days"],
+                    "PutBucketLifecycleConfiguration",
+                )?;
                 let rule = LifecycleRule::builder()
                     .id(LIFECYCLE_RULE_ID)
                     .status(ExpirationStatus::Enabled)
@@ -489,6 +516,15 @@ impl S3Bucket {
     }
 }
 
+/// A day count from a (possibly hand-edited) plan, checked instead of truncated.
+fn days(value: &Value, operation: &'static str) -> Result<i32, Failure> {
+    value
+        .as_i64()
+        .and_then(|d| i32::try_from(d).ok())
+        .filter(|d| *d > 0)
+        .ok_or_else(|| Failure::new(operation, format!("invalid number of days: {value}")))
+}
+
 /// Whether a read failed because the bucket does not exist.
 fn gone<E: aws_sdk_s3::error::ProvideErrorMetadata, R>(
     result: &Result<impl Sized, aws_sdk_s3::error::SdkError<E, R>>,
@@ -523,8 +559,30 @@ impl ResourceKind for S3Bucket {
         SCHEMA
     }
 
-    fn validate(&self, attrs: &Attrs) -> Vec<(&'static str, String, String)> {
+    fn validate(
+        &self,
+        resource: &Resource,
+        all: &[Resource],
+    ) -> Vec<(&'static str, String, String)> {
+        let attrs = &resource.attrs;
         let mut problems = Vec::new();
+        let log_sources: Vec<&str> = all
+            .iter()
+            .filter(|r| {
+                r.attrs.get("access_logs").and_then(Value::as_str) == Some(&resource.address)
+            })
+            .map(|r| r.address.as_str())
+            .collect();
+        if !log_sources.is_empty() && attrs.get("kms_key").is_some_and(Value::is_string) {
+            problems.push((
+                "kms_key",
+                format!(
+                    "S3 delivers server access logs (here from {}) only to buckets encrypted with SSE-S3, not SSE-KMS",
+                    log_sources.join(", ")
+                ),
+                "remove `kms_key` from this bucket: it then gets SSE-S3 default encryption".to_string(),
+            ));
+        }
         if attrs.contains_key("object_lock") && !bool_attr(attrs, "versioning") {
             problems.push((
                 "versioning",
@@ -625,10 +683,12 @@ impl ResourceKind for S3Bucket {
                 match (algorithm, rule.bucket_key_enabled() == Some(true)) {
                     ("aws:kms", true) => Value::String(key.to_string()),
                     ("aws:kms", false) => Value::String(format!("{key} (bucket key disabled)")),
+                    // SSE-S3 is what a bucket without `kms_key` asks for.
+                    ("AES256", _) => Value::Null,
                     (other, _) => Value::String(format!("{other} (not SSE-KMS)")),
                 }
             })
-            .unwrap_or(Value::Null);
+            .unwrap_or_else(|| Value::String("none (unencrypted)".into()));
         attrs.insert("kms_key".into(), kms_key);
 
         let ver = ver.map_err(Failure::sdk("GetBucketVersioning"))?;
@@ -787,18 +847,13 @@ impl ResourceKind for S3Bucket {
         }
     }
 
-    async fn deletion_blocker(
+    /// One ListObjectVersions call: a bucket holding objects is emptied by its deletion, and
+    /// one with object lock cannot be.
+    async fn deletion_check(
         &self,
         ctx: &Ctx<'_>,
         recorded: &Recorded,
-    ) -> Result<Option<String>, Failure> {
-        let Some(lock) = recorded
-            .attributes
-            .get("object_lock")
-            .filter(|l| !l.is_null())
-        else {
-            return Ok(None);
-        };
+    ) -> Result<DeletionCheck, Failure> {
         let page = match ctx
             .aws
             .s3(ctx.region)
@@ -809,18 +864,34 @@ impl ResourceKind for S3Bucket {
             .await
         {
             Ok(page) => page,
-            Err(e) if error_code(&e) == Some("NoSuchBucket") => return Ok(None),
+            Err(e) if error_code(&e) == Some("NoSuchBucket") => return Ok(DeletionCheck::default()),
             Err(e) => return Err(Failure::sdk("ListObjectVersions")(e)),
         };
         if page.versions().is_empty() && page.delete_markers().is_empty() {
-            return Ok(None);
+            return Ok(DeletionCheck::default());
         }
-        Ok(Some(format!(
-            "bucket `{}` has object lock ({} mode, {} days) and holds objects, which cannot be deleted before their retention ends",
-            recorded.id,
-            lock["mode"].as_str().unwrap_or("?"),
-            lock["retention_days"]
-        )))
+        let lock = recorded
+            .attributes
+            .get("object_lock")
+            .filter(|l| !l.is_null());
+        Ok(match lock {
+            Some(lock) => DeletionCheck {
+                blocker: Some(format!(
+                    "bucket `{}` has object lock ({} mode, {} days) and holds objects; rampart never deletes locked objects. Once their retention has passed (in COMPLIANCE mode nobody can shorten it), delete them yourself and plan again",
+                    recorded.id,
+                    lock["mode"].as_str().unwrap_or("?"),
+                    lock["retention_days"]
+                )),
+                warning: None,
+            },
+            None => DeletionCheck {
+                blocker: None,
+                warning: Some(format!(
+                    "bucket `{}` holds objects: deleting it deletes every object version in it",
+                    recorded.id
+                )),
+            },
+        })
     }
 }
 

@@ -75,24 +75,28 @@ impl LocalBackend {
             .open(&lock_path)
         {
             Ok(mut file) => {
-                file.write_all(&body)
-                    .and_then(|_| file.sync_all())
-                    .map_err(self.io("write the lock of", &self.path))?;
-                Ok(LockGuard {
-                    path: lock_path,
-                    id: info.id,
-                })
+                let guard = LockGuard {
+                    handle: LockHandle {
+                        path: lock_path.clone(),
+                        id: info.id,
+                    },
+                };
+                if let Err(e) = file.write_all(&body).and_then(|_| file.sync_all()) {
+                    // A lock file we could not fill in would read as held by "unknown".
+                    drop(file);
+                    let _ = fs::remove_file(&lock_path);
+                    std::mem::forget(guard);
+                    return Err(self.io("write the lock of", &self.path)(e));
+                }
+                Ok(guard)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StateError::Locked(
-                Box::new(self.read_lock()?.unwrap_or(LockInfo {
-                    id: String::new(),
-                    pid: 0,
-                    host: "unknown".into(),
-                    operation: "unknown".into(),
-                    since: "unknown".into(),
-                    path: lock_path.display().to_string(),
-                })),
-            )),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // The holder may release it between our two looks: say so rather than guess.
+                let held = self.read_lock()?.unwrap_or_else(|| {
+                    LockInfo::unknown(&lock_path, "unknown (just released; try again)")
+                });
+                Err(StateError::Locked(Box::new(held)))
+            }
             Err(e) => Err(self.io("lock", &self.path)(e)),
         }
     }
@@ -101,13 +105,8 @@ impl LocalBackend {
     pub fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
         let lock_path = self.lock_path();
         match fs::read(&lock_path) {
-            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).unwrap_or(LockInfo {
-                id: String::new(),
-                pid: 0,
-                host: "unknown (unreadable lock file)".into(),
-                operation: "unknown".into(),
-                since: "unknown".into(),
-                path: lock_path.display().to_string(),
+            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                LockInfo::unknown(&lock_path, "unknown (unreadable lock file)")
             }))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.io("read the lock of", &self.path)(e)),
@@ -221,6 +220,20 @@ pub struct LockInfo {
     pub path: String,
 }
 
+impl LockInfo {
+    /// Stands in for a lock file whose holder cannot be read.
+    fn unknown(path: &Path, host: &str) -> LockInfo {
+        LockInfo {
+            id: String::new(),
+            pid: 0,
+            host: host.to_string(),
+            operation: "unknown".into(),
+            since: "unknown".into(),
+            path: path.display().to_string(),
+        }
+    }
+}
+
 impl fmt::Display for LockInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -233,13 +246,32 @@ impl fmt::Display for LockInfo {
 
 /// Holds the lock until dropped.
 pub struct LockGuard {
-    path: PathBuf,
-    id: String,
+    handle: LockHandle,
+}
+
+impl LockGuard {
+    /// A handle that can release the lock from elsewhere, e.g. on an exit that skips `Drop`.
+    pub fn handle(&self) -> LockHandle {
+        self.handle.clone()
+    }
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        // Remove only our own lock: after a force-unlock another run may hold a new one.
+        self.handle.release();
+    }
+}
+
+/// Identifies one run's lock.
+#[derive(Debug, Clone)]
+pub struct LockHandle {
+    path: PathBuf,
+    id: String,
+}
+
+impl LockHandle {
+    /// Removes the lock if it is still ours: after a force-unlock another run may hold it.
+    pub fn release(&self) {
         let ours = fs::read(&self.path)
             .ok()
             .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok())

@@ -37,8 +37,9 @@ fn key_id(arn_or_id: &str) -> &str {
     arn_or_id.rsplit('/').next().unwrap_or(arn_or_id)
 }
 
-/// Reads a bucket back and checks every hardening property rampart promises for it.
-async fn assert_hardened(bucket: &str, key_arn: &str) {
+/// Reads a bucket back and checks every hardening property rampart promises for it:
+/// SSE-KMS with `key_arn` and the bucket key, or SSE-S3 when there is no key.
+async fn assert_hardened(bucket: &str, key_arn: Option<&str>) {
     let s3 = s3().await;
     let enc = s3
         .get_bucket_encryption()
@@ -48,17 +49,22 @@ async fn assert_hardened(bucket: &str, key_arn: &str) {
         .unwrap();
     let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
     let default = rule.apply_server_side_encryption_by_default().unwrap();
-    assert_eq!(default.sse_algorithm().as_str(), "aws:kms", "{bucket}");
-    assert_eq!(
-        key_id(default.kms_master_key_id().unwrap()),
-        key_id(key_arn),
-        "{bucket} is encrypted with the wrong key"
-    );
-    assert_eq!(
-        rule.bucket_key_enabled(),
-        Some(true),
-        "{bucket}: bucket key"
-    );
+    match key_arn {
+        Some(key_arn) => {
+            assert_eq!(default.sse_algorithm().as_str(), "aws:kms", "{bucket}");
+            assert_eq!(
+                key_id(default.kms_master_key_id().unwrap()),
+                key_id(key_arn),
+                "{bucket} is encrypted with the wrong key"
+            );
+            assert_eq!(
+                rule.bucket_key_enabled(),
+                Some(true),
+                "{bucket}: bucket key"
+            );
+        }
+        None => assert_eq!(default.sse_algorithm().as_str(), "AES256", "{bucket}"),
+    }
 
     let ver = s3
         .get_bucket_versioning()
@@ -140,10 +146,10 @@ async fn apply_from_empty_creates_the_hardened_storage_and_then_plans_nothing() 
         .as_str()
         .unwrap()
         .to_string();
-    assert_hardened(&p.bucket("datalake-raw"), &data_key).await;
-    assert_hardened(&p.bucket("datalake-processed"), &data_key).await;
-    assert_hardened(&p.bucket("access-logs"), &audit_key).await;
-    assert_hardened(&p.bucket("audit-trail"), &audit_key).await;
+    assert_hardened(&p.bucket("datalake-raw"), Some(&data_key)).await;
+    assert_hardened(&p.bucket("datalake-processed"), Some(&data_key)).await;
+    assert_hardened(&p.bucket("access-logs"), None).await;
+    assert_hardened(&p.bucket("audit-trail"), Some(&audit_key)).await;
 
     let s3 = s3().await;
     let lock = s3
