@@ -5,7 +5,6 @@ pub mod reporter;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -50,8 +49,14 @@ pub struct Executor<'a> {
     pub backend: &'a dyn Backend,
     pub parallelism: usize,
     pub reporter: &'a dyn Reporter,
-    /// Set (by Ctrl-C) to stop starting new work; calls in flight finish and are recorded.
-    pub stop: &'a AtomicBool,
+    /// Asked (after Ctrl-C) whether to stop starting new work; calls in flight finish and
+    /// are recorded.
+    pub stop: &'a dyn Stop,
+}
+
+/// Tells the executor to stop starting new work.
+pub trait Stop: Send + Sync {
+    fn requested(&self) -> bool;
 }
 
 /// Error of one change: what failed, with the resource's address added by the caller.
@@ -93,7 +98,7 @@ impl Executor<'_> {
         self.reporter.begin(plan.changes.len());
         loop {
             // After Ctrl-C or a failed save nothing new starts: calls in flight finish.
-            let halted = outcome.fatal.is_some() || self.stop.load(Ordering::SeqCst);
+            let halted = outcome.fatal.is_some() || self.stop.requested();
             if !halted {
                 queue.extend(walk.take_ready());
             }

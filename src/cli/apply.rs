@@ -3,11 +3,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 
-use super::interrupt::{interrupted, until_interrupted};
+use super::interrupt::Interrupts;
 use super::plan::show;
 use super::session::{Session, load_blueprint};
 use super::{Exit, Global};
@@ -18,27 +17,37 @@ use crate::state::Backend;
 
 pub async fn run(
     global: &Global,
+    interrupts: &Arc<Interrupts>,
     blueprint: Option<&Path>,
     plan_file: Option<&Path>,
     auto_approve: bool,
 ) -> anyhow::Result<Exit> {
     if let Some(plan_file) = plan_file {
-        let Some((session, saved)) = until_interrupted(open_saved(global, plan_file)).await? else {
-            return Ok(interrupted());
+        let opened = interrupts
+            .until_interrupted(open_saved(global, plan_file))
+            .await?;
+        let Some((session, saved)) = opened else {
+            return Ok(Exit::Interrupted);
         };
         eprintln!("Applying the saved plan `{}`.", plan_file.display());
-        return execute(global, session, saved, true, "Apply").await;
+        return execute(global, interrupts, session, saved, true, "Apply").await;
     }
     let path = blueprint.context("apply needs a blueprint or `--plan PLANFILE`")?;
-    prepare_and_execute(global, path, Mode::Apply, auto_approve).await
+    prepare_and_execute(global, interrupts, path, Mode::Apply, auto_approve).await
 }
 
-pub async fn destroy(global: &Global, path: &Path, auto_approve: bool) -> anyhow::Result<Exit> {
-    prepare_and_execute(global, path, Mode::Destroy, auto_approve).await
+pub async fn destroy(
+    global: &Global,
+    interrupts: &Arc<Interrupts>,
+    path: &Path,
+    auto_approve: bool,
+) -> anyhow::Result<Exit> {
+    prepare_and_execute(global, interrupts, path, Mode::Destroy, auto_approve).await
 }
 
 async fn prepare_and_execute(
     global: &Global,
+    interrupts: &Arc<Interrupts>,
     path: &Path,
     mode: Mode,
     auto_approve: bool,
@@ -47,16 +56,17 @@ async fn prepare_and_execute(
         Mode::Apply => ("apply", "Apply"),
         Mode::Destroy => ("destroy", "Destroy"),
     };
-    let prepared = until_interrupted(async {
-        let session = Session::open(global, load_blueprint(path)?, operation).await?;
-        let plan = session.plan(mode).await?;
-        anyhow::Ok((session, plan))
-    })
-    .await?;
+    let prepared = interrupts
+        .until_interrupted(async {
+            let session = Session::open(global, load_blueprint(path)?, operation).await?;
+            let plan = session.plan(mode).await?;
+            anyhow::Ok((session, plan))
+        })
+        .await?;
     let Some((session, plan)) = prepared else {
-        return Ok(interrupted());
+        return Ok(Exit::Interrupted);
     };
-    execute(global, session, plan, auto_approve, verb).await
+    execute(global, interrupts, session, plan, auto_approve, verb).await
 }
 
 /// Loads a saved plan and opens its state, refusing it unless nothing changed since.
@@ -108,6 +118,7 @@ async fn open_saved(global: &Global, plan_file: &Path) -> anyhow::Result<(Sessio
 
 async fn execute(
     global: &Global,
+    interrupts: &Arc<Interrupts>,
     session: Session,
     plan: Plan,
     auto_approve: bool,
@@ -126,8 +137,8 @@ async fn execute(
         return Ok(Exit::Success);
     }
     if !auto_approve {
-        let Some(yes) = until_interrupted(confirm(verb)).await? else {
-            return Ok(interrupted());
+        let Some(yes) = interrupts.until_interrupted(confirm(verb)).await? else {
+            return Ok(Exit::Interrupted);
         };
         if !yes {
             eprintln!("{verb} cancelled; nothing was changed.");
@@ -135,25 +146,8 @@ async fn execute(
         }
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = tokio::spawn({
-        let stop = stop.clone();
-        let lock = session.lock_handle();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.store(true, Ordering::SeqCst);
-                eprintln!(
-                    "\nInterrupted: finishing the calls in flight and saving the state. Press Ctrl-C again to exit at once."
-                );
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    // Exiting skips destructors: release the lock by hand. Calls in flight are
-                    // abandoned; the next plan reads back what they did.
-                    lock.release();
-                    std::process::exit(Exit::Interrupted as i32);
-                }
-            }
-        }
-    });
+    interrupts.executing(session.lock_handle());
+    let stop = interrupts.stop_flag();
     let style = Style::stderr(global.no_color);
     let reporter: Box<dyn Reporter> = if global.no_progress {
         Box::new(progress::Quiet)
@@ -170,13 +164,12 @@ async fn execute(
         stop: &stop,
     };
     let (mut state, outcome) = executor.run(&plan, state).await;
-    watcher.abort();
     if outcome.fatal.is_none() && state.sync_meta(&session.bp) {
         state.serial += 1;
         session.backend.save(&state)?;
     }
     eprint!("{}", render::outcome::render(&outcome, style, verb));
-    Ok(if stop.load(Ordering::SeqCst) {
+    Ok(if interrupts.happened() {
         Exit::Interrupted
     } else if outcome.ok() {
         Exit::Success

@@ -115,25 +115,35 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             json,
             detailed_exitcode,
         } => runtime()?.block_on(async {
+            let interrupts = interrupt::Interrupts::listen();
             let work = plan::run(&global, &blueprint, out.as_deref(), json, detailed_exitcode);
-            Ok(interrupt::until_interrupted(work)
+            Ok(interrupts
+                .until_interrupted(work)
                 .await?
-                .unwrap_or_else(interrupt::interrupted))
+                .unwrap_or(Exit::Interrupted))
         }),
         Command::Apply {
             blueprint,
             auto_approve,
             plan,
-        } => runtime()?.block_on(apply::run(
-            &global,
-            blueprint.as_deref(),
-            plan.as_deref(),
-            auto_approve,
-        )),
+        } => runtime()?.block_on(async {
+            let interrupts = interrupt::Interrupts::listen();
+            apply::run(
+                &global,
+                &interrupts,
+                blueprint.as_deref(),
+                plan.as_deref(),
+                auto_approve,
+            )
+            .await
+        }),
         Command::Destroy {
             blueprint,
             auto_approve,
-        } => runtime()?.block_on(apply::destroy(&global, &blueprint, auto_approve)),
+        } => runtime()?.block_on(async {
+            let interrupts = interrupt::Interrupts::listen();
+            apply::destroy(&global, &interrupts, &blueprint, auto_approve).await
+        }),
     }
 }
 
