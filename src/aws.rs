@@ -63,14 +63,21 @@ impl Aws {
             endpoint = config.endpoint_url().unwrap_or("(AWS)"),
             "AWS configuration loaded"
         );
-        let mut loopback_endpoint = false;
-        if let Some(endpoint) = config.endpoint_url() {
+        // The global endpoint and every per-service override (`AWS_ENDPOINT_URL_S3`, ...).
+        let overrides: Vec<String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("AWS_ENDPOINT_URL_"))
+            .map(|(_, v)| v)
+            .chain(config.endpoint_url().map(String::from))
+            .collect();
+        for endpoint in &overrides {
             let (scheme, host) = scheme_and_host(endpoint);
-            loopback_endpoint = is_loopback(host);
-            if scheme.eq_ignore_ascii_case("http") && !loopback_endpoint {
-                return Err(SetupError::InsecureEndpoint(endpoint.to_string()));
+            if scheme.eq_ignore_ascii_case("http") && !is_loopback(host) {
+                return Err(SetupError::InsecureEndpoint(endpoint.clone()));
             }
         }
+        let loopback_endpoint = config
+            .endpoint_url()
+            .is_some_and(|e| is_loopback(scheme_and_host(e).1));
         Ok(Aws {
             config,
             loopback_endpoint,

@@ -130,7 +130,8 @@ impl Walk {
             .collect()
     }
 
-    pub fn is_finished(&self) -> bool {
+    #[cfg(test)]
+    fn is_finished(&self) -> bool {
         self.waiting_on.is_empty()
     }
 }

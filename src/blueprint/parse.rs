@@ -91,18 +91,24 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Blueprint, Vec<Diagnostic>> {
         diags: Diagnostics::new(path, source),
         refs: Vec::new(),
     };
-    let root = match DeTable::parse(source) {
-        Ok(root) => root,
-        Err(e) => {
+    // Recovering parse: every syntax error of the file at once, not only the first.
+    let (root, syntax) = DeTable::parse_recoverable(source);
+    if !syntax.is_empty() {
+        let mut seen = Vec::new();
+        for e in syntax {
             let span = e.span().unwrap_or(0..0);
+            if seen.contains(&span.start) {
+                continue;
+            }
+            seen.push(span.start);
             w.diags.error_hint(
                 &span,
                 format!("invalid TOML: {}", e.message().trim_end()),
                 "fix the TOML syntax at this position",
             );
-            return Err(w.diags.into_vec());
         }
-    };
+        return Err(w.diags.into_vec());
+    }
     let bp = w.blueprint(path, source, root.get_ref());
     if w.diags.is_empty()
         && let Some(bp) = bp
@@ -264,6 +270,17 @@ impl Walker<'_> {
             let Some(mut attrs) = self.table(&fields, body, &address) else {
                 continue;
             };
+            if let (Some(Value::Object(own)), Some(span)) = (
+                attrs.get("tags"),
+                spans.get(&(address.clone(), "tags".to_string())),
+            ) {
+                for (k, v) in own {
+                    if let Err(why) = check_tag(k, v.as_str().unwrap_or("")) {
+                        self.diags
+                            .error(span, format!("tag `{k}` of `{address}`: {why}"));
+                    }
+                }
+            }
             let prevent_destroy = attrs
                 .remove("prevent_destroy")
                 .and_then(|v| v.as_bool())
@@ -364,13 +381,14 @@ impl Walker<'_> {
     ) -> Option<Value> {
         let span = value.span();
         let mismatch = |w: &mut Self| {
-            w.diags.error(
+            w.diags.error_hint(
                 &span,
                 format!(
                     "`{name}` in `{ctx}` must be {}, found {}",
                     ty.describe(),
                     describe(value.get_ref())
                 ),
+                ty.example(name),
             );
             None
         };
@@ -781,6 +799,30 @@ mod tests {
         let errs = errors(&src);
         assert_eq!(errs.len(), 1, "{errs:#?}");
         assert!(errs[0].contains("`retention_days`") && errs[0].contains("must be an integer"));
+    }
+
+    #[test]
+    fn all_syntax_errors_are_reported_and_type_errors_carry_a_hint() {
+        let errs = errors(&format!("{HEAD}a = = 1\nb = [\n"));
+        assert!(errs.len() >= 2, "{errs:#?}");
+        let errs = errors(&format!(
+            "{HEAD}[s3_bucket.a]\nname = \"a-bucket\"\nversioning = \"yes\"\n"
+        ));
+        assert!(
+            errs[0].contains("hint: write `versioning = true` or `versioning = false`"),
+            "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn a_resource_may_not_set_reserved_tags() {
+        let errs = errors(&format!(
+            "{HEAD}[kms_key.k]\ntags = {{ \"rampart:address\" = \"x\" }}\n"
+        ));
+        assert!(
+            errs.iter().any(|e| e.contains("reserved for rampart")),
+            "{errs:#?}"
+        );
     }
 
     #[test]

@@ -50,6 +50,40 @@ impl Type {
     }
 }
 
+impl Type {
+    /// How to write a value of the type, for hints.
+    pub fn example(&self, name: &str) -> String {
+        match self {
+            Type::Bool => format!("write `{name} = true` or `{name} = false`, without quotes"),
+            Type::Int { min, .. } => {
+                format!("write a number without quotes, like `{name} = {min}`")
+            }
+            Type::Str(_) => format!("quote the value, like `{name} = \"...\"`"),
+            Type::Json => {
+                format!("write the document as a string, like `{name} = '''{{ ... }}'''`")
+            }
+            Type::Ref(kind) => {
+                format!("write the address as a string, like `{name} = \"{kind}.NAME\"`")
+            }
+            Type::RefList => {
+                format!("write a list of addresses, like `{name} = [\"kms_key.NAME\"]`")
+            }
+            Type::StrList(_) => format!("write a list of strings, like `{name} = [\"...\"]`"),
+            Type::StrMap => {
+                format!("write a table of strings, like `{name} = {{ key = \"value\" }}`")
+            }
+            Type::Table(fields) => format!(
+                "write a table, like `{name} = {{ {} }}`",
+                fields
+                    .iter()
+                    .map(|f| format!("{} = ...", f.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
 /// The value a field takes when the blueprint leaves it out.
 #[derive(Debug, Clone, Copy)]
 pub enum Default {

@@ -41,7 +41,7 @@ pub struct Global {
     /// State file to use instead of `[state] path` or `state/<blueprint name>.json`
     #[arg(long, global = true, value_name = "PATH")]
     pub state: Option<PathBuf>,
-    /// How many AWS operations may run at once
+    /// How many resources are read or changed at once
     #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// No progress bars or progress lines

@@ -137,6 +137,7 @@ impl Plan {
         !self.changes.is_empty() || !self.forget.is_empty()
     }
 
+    #[cfg(test)]
     pub fn change(&self, address: &str) -> Option<&Change> {
         self.changes.iter().find(|c| c.address == address)
     }

@@ -192,11 +192,7 @@ fn bucket_policy(bucket: &str, require_tls: bool, log_sources: &[String]) -> Opt
 
 /// The source buckets a policy lets the S3 logging service deliver access logs from.
 fn log_sources_in(policy: &Value) -> Vec<String> {
-    let statements = match &policy["Statement"] {
-        Value::Array(list) => list.clone(),
-        s @ Value::Object(_) => vec![s.clone()],
-        _ => return Vec::new(),
-    };
+    let statements = statements(policy);
     let mut sources: Vec<String> = statements
         .iter()
         .filter(|s| s["Effect"] == "Allow" && s["Principal"]["Service"] == LOGGING_SERVICE)
@@ -226,13 +222,18 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Whether a policy document denies every request made without TLS.
-fn denies_insecure_transport(policy: &Value) -> bool {
-    let statements = match &policy["Statement"] {
+/// A policy's statements: IAM allows one statement object in place of a list.
+fn statements(policy: &Value) -> Vec<Value> {
+    match &policy["Statement"] {
         Value::Array(list) => list.clone(),
         s @ Value::Object(_) => vec![s.clone()],
-        _ => return false,
-    };
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a policy document denies every request made without TLS.
+fn denies_insecure_transport(policy: &Value) -> bool {
+    let statements = statements(policy);
     let one_of = |v: &Value, wanted: &str| match v {
         Value::String(s) => s == wanted,
         Value::Array(a) => a.iter().any(|x| x.as_str() == Some(wanted)),

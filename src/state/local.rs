@@ -113,9 +113,14 @@ impl LocalBackend {
         }
     }
 
-    /// Removes the lock whoever holds it; returns the holder it removed.
+    /// Removes the lock unless its holder still runs on this host; returns the holder.
     pub fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
         let held = self.read_lock()?;
+        if let Some(info) = &held
+            && info.holder_alive() == Some(true)
+        {
+            return Err(StateError::HolderAlive(Box::new(info.clone())));
+        }
         if held.is_some() {
             fs::remove_file(self.lock_path()).map_err(self.io("unlock", &self.path))?;
         }
@@ -221,6 +226,15 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
+    /// Whether the holder still runs: known only on its own host, and only where `/proc` is.
+    pub fn holder_alive(&self) -> Option<bool> {
+        let here = gethostname::gethostname().to_string_lossy().into_owned();
+        if self.pid == 0 || self.host != here || !Path::new("/proc/self").exists() {
+            return None;
+        }
+        Some(Path::new(&format!("/proc/{}", self.pid)).exists())
+    }
+
     /// Stands in for a lock file whose holder cannot be read.
     fn unknown(path: &Path, host: &str) -> LockInfo {
         LockInfo {
@@ -236,9 +250,18 @@ impl LockInfo {
 
 impl fmt::Display for LockInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hint = match self.holder_alive() {
+            Some(false) => {
+                "that process is no longer running, so the lock is stale: run `rampart force-unlock BLUEPRINT`"
+            }
+            Some(true) => "that run is still going: wait for it to finish",
+            None => {
+                "wait for that run to finish; if it is gone, run `rampart force-unlock BLUEPRINT`"
+            }
+        };
         write!(
             f,
-            "state is locked by pid {} on host `{}` ({}) since {} (lock file `{}`)\n  = hint: wait for that run to finish; if it is gone, run `rampart force-unlock BLUEPRINT`",
+            "state is locked by pid {} on host `{}` ({}) since {} (lock file `{}`)\n  = hint: {hint}",
             self.pid, self.host, self.operation, self.since, self.path
         )
     }

@@ -119,6 +119,11 @@ pub enum StateError {
     },
     #[error("{0}")]
     Locked(Box<local::LockInfo>),
+    #[error(
+        "refusing to remove the lock: pid {} on this host (`{}`, {}) still holds it\n  = hint: stop that run first; if that pid is not a rampart run, delete `{}` by hand",
+        .0.pid, .0.host, .0.operation, .0.path
+    )]
+    HolderAlive(Box<local::LockInfo>),
 }
 
 /// Where state lives: load, save, and the lock that serialises runs.

@@ -76,7 +76,10 @@ fn a_second_run_fails_at_once_naming_the_holder_and_force_unlock_clears_a_dead_o
         "{err}"
     );
     assert!(err.contains("(apply)"), "{err}");
+    assert!(err.contains("that run is still going"), "{err}");
     p.rampart("plan", &[]).expect(1);
+    let refused = p.rampart("force-unlock", &[]).expect(1).stderr();
+    assert!(refused.contains("still holds it"), "{refused}");
 
     // Saying no releases it.
     holder.stdin.take().unwrap().write_all(b"no\n").unwrap();
@@ -99,6 +102,10 @@ fn a_second_run_fails_at_once_naming_the_holder_and_force_unlock_clears_a_dead_o
     dead.wait().unwrap();
     let err = p.rampart("apply", &["--auto-approve"]).expect(1).stderr();
     assert!(err.contains(&format!("locked by pid {pid}")), "{err}");
+    assert!(
+        err.contains("no longer running, so the lock is stale"),
+        "{err}"
+    );
     assert!(err.contains("force-unlock"), "{err}");
     let out = p.rampart("force-unlock", &[]).expect(0).stdout();
     assert!(out.contains(&format!("held by pid {pid}")), "{out}");
