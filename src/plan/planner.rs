@@ -366,6 +366,15 @@ kms_key = "kms_key.data"
         crate::blueprint::parse(Path::new("t.toml"), src.as_bytes()).unwrap()
     }
 
+    /// What a plan shows of a new `kms_key.data` of `BP`.
+    const KEY_CREATED: &[&str] = &[
+        "alias",
+        "rotation",
+        "rotation_period_days",
+        "deletion_window_days",
+        "tags",
+    ];
+
     /// A state and refresh in which everything of the blueprint exists exactly as desired.
     fn converged(bp: &Blueprint) -> (State, HashMap<String, Refreshed>) {
         let mut state = State::new("t");
@@ -450,17 +459,7 @@ kms_key = "kms_key.data"
             },
             Mode::Apply,
             &[
-                (
-                    "kms_key.data",
-                    Action::Create,
-                    &[
-                        "alias",
-                        "rotation",
-                        "rotation_period_days",
-                        "deletion_window_days",
-                        "tags",
-                    ],
-                ),
+                ("kms_key.data", Action::Create, KEY_CREATED),
                 (
                     "s3_bucket.raw",
                     Action::Create,
@@ -602,17 +601,7 @@ kms_key = "kms_key.data"
             },
             Mode::Apply,
             &[
-                (
-                    "kms_key.data",
-                    Action::Create,
-                    &[
-                        "alias",
-                        "rotation",
-                        "rotation_period_days",
-                        "deletion_window_days",
-                        "tags",
-                    ],
-                ),
+                ("kms_key.data", Action::Create, KEY_CREATED),
                 ("s3_bucket.raw", Action::Update, &["kms_key"]),
             ],
         );

@@ -1,9 +1,6 @@
 //! Changes beyond the happy path: unsetting fields, failures part way, refusals, adoption of
 //! a new requirement that forces replacement, semantic policy comparison, interrupts.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
 use crate::engine::SMALL;
 use crate::support::{Project, s3};
 
@@ -227,23 +224,8 @@ async fn deleting_a_bucket_that_holds_objects_is_announced_in_the_plan() {
 #[test]
 fn ctrl_c_at_the_prompt_changes_nothing_and_leaves_no_lock() {
     let p = Project::new("sigint", SMALL);
-    let lock = p.state_path().with_extension("json.lock");
-    let bp = p.blueprint();
-    let mut child = p
-        .command(&["apply", bp.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !lock.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no lock appeared"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let lock = p.lock_path();
+    let mut child = p.apply_waiting_at_prompt();
     // Wherever it is by now (refresh, plan, prompt), nothing has changed yet.
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -2,22 +2,10 @@
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::engine::SMALL;
 use crate::support::Project;
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn the_state_is_private_json_whose_serial_grows_with_each_change() {
@@ -53,18 +41,10 @@ fn a_second_run_fails_at_once_naming_the_holder_and_force_unlock_clears_a_dead_o
     let p = Project::new("lock", SMALL);
     p.rampart("apply", &["--auto-approve"]).expect(0);
     p.edit("description = \"test key\"", "description = \"pending\"");
-    let lock = p.state_path().with_extension("json.lock");
+    let lock = p.lock_path();
 
     // An apply waiting at its confirmation prompt holds the lock.
-    let bp = p.blueprint();
-    let mut holder = p
-        .command(&["apply", bp.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("the lock", || lock.exists());
+    let mut holder = p.apply_waiting_at_prompt();
     let started = Instant::now();
     let err = p.rampart("apply", &["--auto-approve"]).expect(1).stderr();
     assert!(
@@ -89,14 +69,7 @@ fn a_second_run_fails_at_once_naming_the_holder_and_force_unlock_clears_a_dead_o
     assert!(!lock.exists());
 
     // A holder killed outright leaves its lock behind; force-unlock clears it.
-    let mut dead = p
-        .command(&["apply", bp.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("the lock", || lock.exists());
+    let mut dead = p.apply_waiting_at_prompt();
     let pid = dead.id();
     dead.kill().unwrap();
     dead.wait().unwrap();

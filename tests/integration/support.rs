@@ -152,6 +152,26 @@ impl Project {
         serde_json::from_slice(&bytes).expect("state is JSON")
     }
 
+    pub fn lock_path(&self) -> PathBuf {
+        self.state_path().with_extension("json.lock")
+    }
+
+    /// Starts `apply` without `--auto-approve` and returns once it holds the lock: it then
+    /// waits at its prompt (or is about to) with stdin open.
+    pub fn apply_waiting_at_prompt(&self) -> Child {
+        let bp = self.blueprint();
+        let child = self
+            .command(&["apply", bp.to_str().expect("utf-8 path")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rampart apply");
+        let lock = self.lock_path();
+        wait_for("the state lock", || lock.exists());
+        child
+    }
+
     /// Runs the binary in the project directory against the emulator.
     pub fn run(&self, args: &[&str]) -> Run {
         let output = self.command(args).output().expect("run rampart");
@@ -183,6 +203,18 @@ impl Project {
         let mut args = vec![command, bp.to_str().expect("utf-8 path")];
         args.extend_from_slice(flags);
         self.run(&args)
+    }
+}
+
+/// Polls `done` until it holds, failing the test after 30 seconds.
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
