@@ -51,6 +51,15 @@ pub struct Resource {
     /// Every resource this one needs first: its references and its `depends_on`.
     pub dependencies: Vec<String>,
     pub prevent_destroy: bool,
+    /// The resource's own `region`, if it sets one; otherwise it lives in the home region.
+    pub region: Option<String>,
+}
+
+impl Blueprint {
+    /// Where a resource lives: its own `region`, else the home region.
+    pub fn region_of(&self, r: &Resource) -> String {
+        r.region.clone().unwrap_or_else(|| self.region.clone())
+    }
 }
 
 /// Reading a blueprint failed: either the file could not be read or it has problems.

@@ -56,6 +56,11 @@ const META_FIELDS: &[Field] = &[
         "refuse any plan that deletes it",
     )
     .default(Default::Bool(false)),
+    Field::optional(
+        "region",
+        Type::Str(Some(check_region)),
+        "where it lives; left out, the home region",
+    ),
 ];
 
 /// A reference found while walking, checked once every resource is known.
@@ -281,6 +286,9 @@ impl Walker<'_> {
                     }
                 }
             }
+            let region = attrs
+                .remove("region")
+                .and_then(|v| v.as_str().map(String::from));
             let prevent_destroy = attrs
                 .remove("prevent_destroy")
                 .and_then(|v| v.as_bool())
@@ -304,6 +312,7 @@ impl Walker<'_> {
                 attrs,
                 dependencies,
                 prevent_destroy,
+                region,
             });
         }
     }

@@ -90,6 +90,15 @@ pub struct Change {
 }
 
 impl Change {
+    /// Where the change happens: where the resource will be, or, for a delete, where it is.
+    pub fn region(&self) -> &str {
+        match (&self.desired, &self.prior) {
+            (Some(d), _) => &d.region,
+            (None, Some(p)) => &p.region,
+            (None, None) => "",
+        }
+    }
+
     pub fn replace_reasons(&self) -> Vec<&str> {
         self.attributes
             .iter()

@@ -225,7 +225,7 @@ fn plan_resource(
     let state = known.state;
     let attrs = desired_attrs(bp, r);
     let desired = Desired {
-        region: bp.region.clone(),
+        region: bp.region_of(r),
         attributes: attrs.clone(),
         dependencies: r.dependencies.clone(),
         prevent_destroy: r.prevent_destroy,
@@ -276,11 +276,11 @@ fn plan_resource(
     };
 
     let mut changed = Vec::new();
-    if rec.region != bp.region {
+    if rec.region != desired.region {
         changed.push(AttrChange {
             name: "region".into(),
             before: Some(Value::String(rec.region.clone())),
-            after: Value::String(bp.region.clone()),
+            after: Value::String(desired.region.clone()),
             after_unknown: false,
             forces_replacement: true,
         });

@@ -38,9 +38,22 @@ pub fn render(plan: &Plan, style: Style) -> String {
         return out;
     }
     out.push_str("rampart will perform these actions:\n");
-    for change in &plan.changes {
-        out.push('\n');
-        block(&mut out, change, style);
+    let mut regions: Vec<&str> = plan.changes.iter().map(|c| c.region()).collect();
+    regions.sort();
+    regions.dedup();
+    for region in &regions {
+        // One region needs no headings; several are shown one after the other.
+        if regions.len() > 1 {
+            let _ = writeln!(
+                out,
+                "\n{}",
+                style.paint(Color::Bold, &format!("Region {region}:"))
+            );
+        }
+        for change in plan.changes.iter().filter(|c| c.region() == *region) {
+            out.push('\n');
+            block(&mut out, change, style);
+        }
     }
     let s = &plan.summary;
     let _ = writeln!(

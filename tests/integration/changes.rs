@@ -242,3 +242,38 @@ fn ctrl_c_at_the_prompt_changes_nothing_and_leaves_no_lock() {
     assert!(!lock.exists(), "the lock was left behind");
     assert!(!p.state_path().exists());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resource_may_live_in_another_region_and_the_plan_groups_by_region() {
+    let p = Project::new(
+        "regions",
+        &format!(
+            "{SMALL}\n[s3_bucket.replica]\nname = \"acme-replica\"\nregion = \"eu-central-1\"\n"
+        ),
+    );
+    let plan = p
+        .rampart("plan", &["--detailed-exitcode"])
+        .expect(2)
+        .stdout();
+    let central = plan
+        .find("Region eu-central-1:")
+        .expect("a heading per region");
+    let west = plan
+        .find("Region eu-west-1:")
+        .expect("a heading per region");
+    let replica = plan.find("+ s3_bucket.replica").unwrap();
+    assert!(central < replica && replica < west, "{plan}");
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    let location = s3()
+        .await
+        .get_bucket_location()
+        .bucket(p.bucket("replica"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location.location_constraint().map(|l| l.as_str()),
+        Some("eu-central-1")
+    );
+    p.rampart("plan", &["--detailed-exitcode"]).expect(0);
+}
