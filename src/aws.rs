@@ -37,6 +37,8 @@ pub struct Aws {
     loopback_endpoint: bool,
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
     s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    guardduty: Mutex<HashMap<String, aws_sdk_guardduty::Client>>,
+    account: tokio::sync::OnceCell<String>,
 }
 
 impl Aws {
@@ -83,6 +85,8 @@ impl Aws {
             loopback_endpoint,
             kms: Mutex::new(HashMap::new()),
             s3: Mutex::new(HashMap::new()),
+            guardduty: Mutex::new(HashMap::new()),
+            account: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -106,16 +110,30 @@ impl Aws {
         })
     }
 
-    /// The account the credentials belong to.
+    pub fn guardduty(&self, region: &str) -> aws_sdk_guardduty::Client {
+        cached(&self.guardduty, region, || {
+            let conf = aws_sdk_guardduty::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_guardduty::Client::from_conf(conf)
+        })
+    }
+
+    /// The account the credentials belong to, asked of STS once per run.
     pub async fn account_id(&self) -> Result<String, SetupError> {
-        let sts = aws_sdk_sts::Client::new(&self.config);
-        let out = sts
-            .get_caller_identity()
-            .send()
+        self.account
+            .get_or_try_init(|| async {
+                let sts = aws_sdk_sts::Client::new(&self.config);
+                let out = sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| SetupError::Identity(crate::resources::describe_error(&e)))?;
+                out.account
+                    .ok_or_else(|| SetupError::Identity("the answer named no account".into()))
+            })
             .await
-            .map_err(|e| SetupError::Identity(crate::resources::describe_error(&e)))?;
-        out.account
-            .ok_or_else(|| SetupError::Identity("the answer named no account".into()))
+            .cloned()
     }
 
     /// Refuses to go on when the blueprint names another account than the credentials'.

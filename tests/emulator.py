@@ -10,14 +10,18 @@ GetBucketVersioning with the XML root `GetBucketVersioningResponse`, which the A
 rejects ("encountered invalid XML root"); 5.0.28 answers with `VersioningConfiguration` as AWS
 does, and has the rest rampart uses.
 
-It also mends one fidelity gap of moto 5.0.x, which ignores a bucket policy statement's
-`Condition`: with the standard TLS-only statement every object request was denied. Bucket
-policies are evaluated here as AWS does (see `condition_holds`).
+It also mends two fidelity gaps of moto 5.0.x: it ignores a bucket policy statement's
+`Condition` (with the standard TLS-only statement every object request was denied), so bucket
+policies are evaluated here as AWS does (see `condition_holds`); and it lacks GuardDuty's
+TagResource/UntagResource, added here on moto's own detectors.
 """
 
 import fnmatch
 import sys
+from urllib.parse import unquote
 
+from moto.guardduty import urls as guardduty_urls
+from moto.guardduty.responses import GuardDutyResponse
 from moto.iam import access_control
 from moto.server import ThreadedMotoServer
 
@@ -75,6 +79,30 @@ def is_action_permitted(self, action, resource="*"):
 
 
 access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+
+# moto 5.0.x has no GuardDuty TagResource/UntagResource, which AWS has: tags of a detector
+# (arn:aws:guardduty:REGION:ACCOUNT:detector/ID) are kept on moto's detector, as AWS does.
+def _tagged_detector(response):
+    arn = unquote(response.path.split("/tags/", 1)[-1])
+    return response.guardduty_backend.get_detector(arn.rsplit("/", 1)[-1])
+
+
+def _tag_resource(self):
+    _tagged_detector(self).tags.update(self._get_param("tags") or {})
+    return "{}"
+
+
+def _untag_resource(self):
+    detector = _tagged_detector(self)
+    for key in self.querystring.get("tagKeys", []):
+        detector.tags.pop(key, None)
+    return "{}"
+
+
+GuardDutyResponse.tag_resource = _tag_resource
+GuardDutyResponse.untag_resource = _untag_resource
+guardduty_urls.url_paths["{0}/tags/(?P<resource_arn>.+)$"] = GuardDutyResponse.dispatch
 
 
 def main() -> None:

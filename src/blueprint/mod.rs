@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use diagnostic::Diagnostic;
-pub use parse::parse;
+pub use parse::{check_region, parse};
 
 /// Attribute values of a resource, keyed by field name.
 pub type Attrs = BTreeMap<String, Value>;

@@ -182,6 +182,18 @@ impl Walker<'_> {
             }
         };
 
+        let home = header.get("region").and_then(Value::as_str).unwrap_or("");
+        let regions: Vec<String> = header
+            .get("regions")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let resources = expand_per_region(resources, &mut spans, home, &regions);
         self.check_references(&resources);
         self.check_unique(&resources, &spans);
         for r in &resources {
@@ -626,6 +638,55 @@ impl Walker<'_> {
             }
         }
     }
+}
+
+/// Turns each resource of a per-region kind into one instance per region, addressed
+/// `kind.name[region]`: its own `regions`, else the blueprint's, else the home region.
+fn expand_per_region(
+    resources: Vec<Resource>,
+    spans: &mut HashMap<(String, String), Range<usize>>,
+    home: &str,
+    regions: &[String],
+) -> Vec<Resource> {
+    let mut out = Vec::new();
+    for mut r in resources {
+        if !resources::kind(r.kind).is_some_and(|k| k.per_region()) {
+            out.push(r);
+            continue;
+        }
+        let own: Vec<String> = match r.attrs.remove("regions") {
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut list = if !own.is_empty() {
+            own
+        } else if !regions.is_empty() {
+            regions.to_vec()
+        } else {
+            vec![home.to_string()]
+        };
+        list.sort();
+        list.dedup();
+        for region in list {
+            let address = format!("{}[{region}]", r.address);
+            let copied: Vec<_> = spans
+                .iter()
+                .filter(|((a, _), _)| *a == r.address)
+                .map(|((_, f), s)| ((address.clone(), f.clone()), s.clone()))
+                .collect();
+            spans.extend(copied);
+            out.push(Resource {
+                address,
+                region: Some(region),
+                ..r.clone()
+            });
+        }
+    }
+    out
 }
 
 /// Names a TOML value's type for error messages.

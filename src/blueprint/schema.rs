@@ -94,6 +94,8 @@ pub enum Default {
     Null,
     Bool(bool),
     Int(i64),
+    Str(&'static str),
+    StrList(&'static [&'static str]),
 }
 
 impl Default {
@@ -103,6 +105,8 @@ impl Default {
             Default::Null => Some(Value::Null),
             Default::Bool(b) => Some(Value::Bool(*b)),
             Default::Int(i) => Some(Value::from(*i)),
+            Default::Str(s) => Some(Value::from(*s)),
+            Default::StrList(list) => Some(Value::from(list.to_vec())),
         }
     }
 }

@@ -13,6 +13,19 @@ pub fn same(ty: &Type, actual: &Value, desired: &Value) -> bool {
             (Some(a), Some(d)) => key_id(a) == key_id(d),
             _ => actual == desired,
         },
+        // Lists of names (features, regions) are sets: order carries no meaning.
+        Type::StrList(_) => match (actual.as_array(), desired.as_array()) {
+            (Some(a), Some(d)) => {
+                let mut a: Vec<String> = a.iter().map(Value::to_string).collect();
+                let mut d: Vec<String> = d.iter().map(Value::to_string).collect();
+                a.sort();
+                a.dedup();
+                d.sort();
+                d.dedup();
+                a == d
+            }
+            _ => actual == desired,
+        },
         _ => actual == desired,
     }
 }
@@ -63,6 +76,13 @@ mod tests {
         assert!(same(&Type::Json, &a, &b));
         let c = json!({"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]});
         assert!(!same(&Type::Json, &a, &c));
+    }
+
+    #[test]
+    fn name_lists_compare_as_sets() {
+        let ty = Type::StrList(None);
+        assert!(same(&ty, &json!(["B", "A"]), &json!(["A", "B"])));
+        assert!(!same(&ty, &json!(["A"]), &json!(["A", "B"])));
     }
 
     #[test]

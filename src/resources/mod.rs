@@ -3,6 +3,7 @@
 //! Only this module and `aws.rs` call the SDK. A kind reads the attributes it manages, creates,
 //! updates and deletes; everything generic (parsing, diffing, ordering, state) is elsewhere.
 
+mod guardduty_detector;
 mod kms_key;
 mod s3_bucket;
 
@@ -16,7 +17,11 @@ use crate::blueprint::{Attrs, Blueprint, Resource};
 use crate::state::Recorded;
 
 /// Every kind rampart knows, in the order the README documents them.
-pub static KINDS: &[&dyn ResourceKind] = &[&kms_key::KmsKey, &s3_bucket::S3Bucket];
+pub static KINDS: &[&dyn ResourceKind] = &[
+    &kms_key::KmsKey,
+    &s3_bucket::S3Bucket,
+    &guardduty_detector::GuardDutyDetector,
+];
 
 pub fn kind(name: &str) -> Option<&'static dyn ResourceKind> {
     KINDS.iter().copied().find(|k| k.name() == name)
@@ -116,6 +121,13 @@ pub trait ResourceKind: Send + Sync {
 
     /// What a reference to this resource resolves to: a key's ARN, a bucket's name.
     fn reference(&self, recorded: &Recorded) -> Value;
+
+    /// Whether one blueprint resource stands for one instance per region (its `regions`
+    /// field, else the blueprint's `regions`, else its home region), each with the address
+    /// `kind.name[region]`.
+    fn per_region(&self) -> bool {
+        false
+    }
 
     /// The reference value of a resource not created yet, when the blueprint already fixes it
     /// (a bucket's name); `None` shows as "known after apply".

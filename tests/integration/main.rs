@@ -3,6 +3,7 @@
 
 mod changes;
 mod engine;
+mod guardduty;
 mod malformed;
 mod saved_plans;
 mod state_lock;
