@@ -208,7 +208,13 @@ impl Executor<'_> {
                 rec.attributes = resolved;
                 self.record(state, |st| st.upsert(rec))?;
             }
-            Action::Update => {
+            Action::Import | Action::Update => {
+                if change.action == Action::Import
+                    && let Some(found) = &change.prior
+                {
+                    // Recorded first, as found: from here on it is managed, whatever fails.
+                    self.record(state, |st| st.upsert(found.clone()))?;
+                }
                 let Some(prior) = lock(state).get(&change.address).cloned() else {
                     return Err(Failure::new(
                         "plan",

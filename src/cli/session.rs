@@ -13,7 +13,7 @@ use crate::blueprint::{self, Blueprint};
 use crate::plan::{self, Action, Mode, Plan, Refreshed};
 use crate::resources::{self, Ctx};
 use crate::state::local::{LocalBackend, LockGuard, LockHandle};
-use crate::state::{Backend, State, StateError};
+use crate::state::{Backend, Recorded, State, StateError};
 
 pub fn load_blueprint(path: &Path) -> anyhow::Result<Blueprint> {
     Ok(blueprint::load(path)?)
@@ -128,6 +128,7 @@ impl Session {
                 Err(e) => failures.push(format!("{e:#}")),
             }
         }
+        failures.extend(self.find_existing(&mut actual).await);
         if !failures.is_empty() {
             failures.sort();
             bail!(
@@ -136,6 +137,62 @@ impl Session {
             );
         }
         Ok(actual)
+    }
+
+    /// For desired resources with no live recorded instance, asks kinds that adopt (one
+    /// GuardDuty detector per region) whether one exists already; returns what failed.
+    async fn find_existing(&self, actual: &mut HashMap<String, Refreshed>) -> Vec<String> {
+        let mut failures = Vec::new();
+        for r in &self.bp.resources {
+            let live = matches!(actual.get(&r.address), Some(Refreshed::Exists(_)));
+            let Some(kind) = resources::kind(r.kind).filter(|_| !live) else {
+                continue;
+            };
+            let region = self.bp.region_of(r);
+            let ctx = Ctx {
+                aws: &self.aws,
+                region: &region,
+                address: &r.address,
+            };
+            let found = match kind.find_existing(&ctx).await {
+                Ok(Some(id)) => id,
+                Ok(None) => continue,
+                Err(f) => {
+                    failures.push(format!("cannot look for an existing `{}`: {f}", r.address));
+                    continue;
+                }
+            };
+            let mut rec = Recorded {
+                address: r.address.clone(),
+                kind: r.kind.to_string(),
+                id: found,
+                arn: None,
+                region: region.clone(),
+                attributes: Default::default(),
+                dependencies: r.dependencies.clone(),
+                prevent_destroy: r.prevent_destroy,
+            };
+            match kind.read(&ctx, &rec, Some(&r.attrs)).await {
+                Ok(Some(attrs)) => {
+                    let owner = attrs
+                        .get("tags")
+                        .and_then(|t| t.get("rampart:blueprint"))
+                        .and_then(|v| v.as_str());
+                    if let Some(owner) = owner.filter(|o| *o != self.bp.name) {
+                        failures.push(format!(
+                            "`{}`: the existing `{}` in {region} is managed by blueprint `{owner}`; one blueprint must own it",
+                            r.address, rec.id
+                        ));
+                        continue;
+                    }
+                    rec.attributes = attrs.clone();
+                    actual.insert(r.address.clone(), Refreshed::Found(Box::new(rec), attrs));
+                }
+                Ok(None) => {}
+                Err(f) => failures.push(format!("cannot read the existing `{}`: {f}", r.address)),
+            }
+        }
+        failures
     }
 
     /// Refreshes, plans, and asks AWS whether anything planned for deletion cannot go.

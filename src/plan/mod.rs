@@ -21,6 +21,8 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// Adopt a resource that exists but is not recorded, then update it to match.
+    Import,
     Create,
     Update,
     Replace,
@@ -31,6 +33,7 @@ impl Action {
     /// The symbol plans show: `+`, `~`, `-/+`, `-`.
     pub fn symbol(self) -> &'static str {
         match self {
+            Action::Import => "<=",
             Action::Create => "+",
             Action::Update => "~",
             Action::Replace => "-/+",
@@ -40,6 +43,7 @@ impl Action {
 
     pub fn verb(self) -> &'static str {
         match self {
+            Action::Import => "imported",
             Action::Create => "created",
             Action::Update => "updated in place",
             Action::Replace => "replaced",
@@ -111,6 +115,8 @@ impl Change {
 /// Counts by action, as the summary line shows them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
+    #[serde(default)]
+    pub import: usize,
     pub create: usize,
     pub update: usize,
     pub replace: usize,

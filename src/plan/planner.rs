@@ -12,13 +12,16 @@ use crate::blueprint::schema::{Replace, Source, Type};
 use crate::blueprint::{Attrs, Blueprint, Resource};
 use crate::graph::Walk;
 use crate::resources;
-use crate::state::State;
+use crate::state::{Recorded, State};
 
 /// What refresh found for a recorded resource.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refreshed {
     Exists(Attrs),
     Gone,
+    /// Not recorded (or recorded but gone), yet found in AWS by a kind that adopts what
+    /// exists (one GuardDuty detector per region): it is imported, never duplicated.
+    Found(Box<Recorded>, Attrs),
 }
 
 /// Whether the plan converges on the blueprint or removes everything.
@@ -152,6 +155,7 @@ pub fn plan(
     let mut summary = Summary::default();
     for c in &changes {
         match c.action {
+            Action::Import => summary.import += 1,
             Action::Create => summary.create += 1,
             Action::Update => summary.update += 1,
             Action::Replace => summary.replace += 1,
@@ -231,7 +235,12 @@ fn plan_resource(
         prevent_destroy: r.prevent_destroy,
     };
     let rec = state.get(&r.address);
+    let mut importing = false;
     let current = match (rec, actual.get(&r.address)) {
+        (_, Some(Refreshed::Found(existing, found))) => {
+            importing = true;
+            Some((existing.as_ref(), found))
+        }
         (Some(rec), Some(Refreshed::Exists(found))) => Some((rec, found)),
         (Some(rec), _) => {
             notes.push(format!(
@@ -324,11 +333,13 @@ fn plan_resource(
             forces_replacement: forces,
         });
     }
-    if changed.is_empty() {
+    if changed.is_empty() && !importing {
         return None;
     }
     let action = if changed.iter().any(|c| c.forces_replacement) {
         Action::Replace
+    } else if importing {
+        Action::Import
     } else {
         Action::Update
     };
@@ -346,7 +357,6 @@ fn plan_resource(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Recorded;
     use std::path::Path;
 
     const BP: &str = r#"

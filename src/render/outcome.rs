@@ -8,8 +8,12 @@ use crate::plan::Action;
 
 pub fn render(outcome: &Outcome, style: Style, verb: &str) -> String {
     let count = |a: Action| outcome.done.iter().filter(|(_, x)| *x == a).count();
+    let imports = match count(Action::Import) {
+        0 => String::new(),
+        n => format!("{n} imported, "),
+    };
     let counts = format!(
-        "{} created, {} updated, {} replaced, {} deleted",
+        "{imports}{} created, {} updated, {} replaced, {} deleted",
         count(Action::Create),
         count(Action::Update),
         count(Action::Replace),

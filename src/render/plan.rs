@@ -9,7 +9,7 @@ use crate::plan::{Action, Change, Plan};
 
 fn color_of(action: Action) -> Color {
     match action {
-        Action::Create => Color::Green,
+        Action::Import | Action::Create => Color::Green,
         Action::Update => Color::Yellow,
         Action::Replace | Action::Delete => Color::Red,
     }
@@ -56,9 +56,13 @@ pub fn render(plan: &Plan, style: Style) -> String {
         }
     }
     let s = &plan.summary;
+    let imports = match s.import {
+        0 => String::new(),
+        n => format!("{n} to import, "),
+    };
     let _ = writeln!(
         out,
-        "\n{} {} to create, {} to update, {} to replace, {} to delete.",
+        "\n{} {imports}{} to create, {} to update, {} to replace, {} to delete.",
         style.paint(Color::Bold, "Plan:"),
         s.create,
         s.update,
@@ -70,6 +74,10 @@ pub fn render(plan: &Plan, style: Style) -> String {
 
 fn block(out: &mut String, change: &Change, style: Style) {
     let headline = match change.action {
+        Action::Import if change.attributes.is_empty() => {
+            "exists already and will be imported".to_string()
+        }
+        Action::Import => "exists already: it will be imported and updated to match".to_string(),
         Action::Create => "will be created".to_string(),
         Action::Update => "will be updated in place".to_string(),
         Action::Delete => "will be deleted".to_string(),

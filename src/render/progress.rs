@@ -13,6 +13,7 @@ use crate::plan::Action;
 
 fn doing(action: Action) -> &'static str {
     match action {
+        Action::Import => "importing",
         Action::Create => "creating",
         Action::Update => "updating",
         Action::Replace => "replacing",

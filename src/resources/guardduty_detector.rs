@@ -194,6 +194,18 @@ impl ResourceKind for GuardDutyDetector {
         Ok(Some(attrs))
     }
 
+    /// GuardDuty allows one detector per region: one made by hand is adopted, not duplicated.
+    async fn find_existing(&self, ctx: &Ctx<'_>) -> Result<Option<String>, Failure> {
+        let out = ctx
+            .aws
+            .guardduty(ctx.region)
+            .list_detectors()
+            .send()
+            .await
+            .map_err(Failure::sdk("ListDetectors"))?;
+        Ok(out.detector_ids().first().cloned())
+    }
+
     async fn create(&self, ctx: &Ctx<'_>, desired: &Attrs) -> Result<Created, Failure> {
         let mut req = ctx
             .aws

@@ -172,6 +172,12 @@ pub trait ResourceKind: Send + Sync {
     /// Deletes the resource (for keys: schedules the deletion).
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure>;
 
+    /// The id of an existing resource to adopt instead of creating one, for kinds where AWS
+    /// allows only one (a GuardDuty detector per region).
+    async fn find_existing(&self, _ctx: &Ctx<'_>) -> Result<Option<String>, Failure> {
+        Ok(None)
+    }
+
     /// What AWS says about deleting the resource now: whether something prevents it, and
     /// what a user should know first (data that goes with it).
     async fn deletion_check(

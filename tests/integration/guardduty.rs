@@ -143,3 +143,88 @@ async fn a_detector_per_region_is_created_shown_per_region_and_kept_in_sync() {
         .unwrap();
     assert!(gone.detector_ids().is_empty(), "{:?}", gone.detector_ids());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_detector_made_by_hand_is_adopted_never_duplicated() {
+    let gd = guardduty("sa-east-1").await;
+    let existing = gd
+        .create_detector()
+        .enable(false)
+        .send()
+        .await
+        .unwrap()
+        .detector_id()
+        .unwrap()
+        .to_string();
+    let p = Project::new(
+        "adopt",
+        &BLUEPRINT
+            .replace("region = \"ap-southeast-1\"", "region = \"sa-east-1\"")
+            .replace("regions = [\"ap-southeast-1\", \"ap-southeast-2\"]", ""),
+    );
+    let plan = p
+        .rampart("plan", &["--detailed-exitcode"])
+        .expect(2)
+        .stdout();
+    assert!(
+        plan.contains(&format!(
+            "<= guardduty_detector.main[sa-east-1] ({existing})"
+        )),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("it will be imported and updated to match"),
+        "{plan}"
+    );
+    assert!(
+        plan.lines()
+            .any(|l| l.trim_start().starts_with("~ enabled ") && l.ends_with("= false -> true")),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 1 to import, 0 to create, 0 to update"),
+        "{plan}"
+    );
+    let done = p.rampart("apply", &["--auto-approve"]).expect(0).stderr();
+    assert!(done.contains("1 imported, 0 created"), "{done}");
+
+    let ids = gd.list_detectors().send().await.unwrap();
+    assert_eq!(
+        ids.detector_ids(),
+        std::slice::from_ref(&existing),
+        "a second detector was made"
+    );
+    let state = p.state();
+    assert_eq!(state["resources"][0]["id"], existing.as_str());
+    let detector = gd
+        .get_detector()
+        .detector_id(&existing)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(detector.status().map(|s| s.as_str()), Some("ENABLED"));
+    p.rampart("plan", &["--detailed-exitcode"]).expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_detector_of_another_blueprint_is_not_taken_over() {
+    guardduty("ca-central-1")
+        .await
+        .create_detector()
+        .enable(true)
+        .tags("rampart:blueprint", "someone-else")
+        .send()
+        .await
+        .unwrap();
+    let p = Project::new(
+        "foreign",
+        &BLUEPRINT
+            .replace("region = \"ap-southeast-1\"", "region = \"ca-central-1\"")
+            .replace("regions = [\"ap-southeast-1\", \"ap-southeast-2\"]", ""),
+    );
+    let err = p.rampart("plan", &[]).expect(1).stderr();
+    assert!(
+        err.contains("is managed by blueprint `someone-else`"),
+        "{err}"
+    );
+}
