@@ -38,6 +38,7 @@ pub struct Aws {
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
     s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     guardduty: Mutex<HashMap<String, aws_sdk_guardduty::Client>>,
+    iam: Mutex<HashMap<String, aws_sdk_iam::Client>>,
     account: tokio::sync::OnceCell<String>,
 }
 
@@ -86,6 +87,7 @@ impl Aws {
             kms: Mutex::new(HashMap::new()),
             s3: Mutex::new(HashMap::new()),
             guardduty: Mutex::new(HashMap::new()),
+            iam: Mutex::new(HashMap::new()),
             account: tokio::sync::OnceCell::new(),
         })
     }
@@ -116,6 +118,13 @@ impl Aws {
                 .region(Region::new(region.to_string()))
                 .build();
             aws_sdk_guardduty::Client::from_conf(conf)
+        })
+    }
+
+    /// IAM is global: one client, whatever region the resource records.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        cached(&self.iam, "global", || {
+            aws_sdk_iam::Client::new(&self.config)
         })
     }
 

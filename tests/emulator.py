@@ -17,8 +17,12 @@ TagResource/UntagResource, added here on moto's own detectors.
 """
 
 import fnmatch
+import os
 import sys
 from urllib.parse import unquote
+
+# AWS managed policies (arn:aws:iam::aws:policy/...) exist only when loaded at start.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 from moto.guardduty import urls as guardduty_urls
 from moto.guardduty.responses import GuardDutyResponse

@@ -532,6 +532,29 @@ impl Walker<'_> {
                 }
                 Some(Value::Object(out))
             }
+            (Type::PolicyMap, DeValue::Table(t)) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in t.iter() {
+                    let doc = match v.get_ref() {
+                        DeValue::String(s) => serde_json::from_str::<Value>(s).ok(),
+                        other => toml_to_json(other),
+                    };
+                    match doc {
+                        Some(doc @ Value::Object(_)) => {
+                            out.insert(k.get_ref().to_string(), doc);
+                        }
+                        _ => {
+                            self.diags.error_hint(
+                                &v.span(),
+                                format!("policy `{}` in `{ctx}` is not a JSON object", k.get_ref()),
+                                "write the document as JSON in a '''...''' string, or as a TOML table",
+                            );
+                            return None;
+                        }
+                    }
+                }
+                Some(Value::Object(out))
+            }
             (Type::Table(fields), DeValue::Table(_)) => self
                 .table(fields, value, &format!("{ctx}.{name}"))
                 .map(|attrs| Value::Object(attrs.into_iter().collect())),
@@ -687,6 +710,29 @@ fn expand_per_region(
         }
     }
     out
+}
+
+/// A TOML value as JSON (for documents written as TOML tables); `None` for a date-time,
+/// which JSON documents have no use for.
+fn toml_to_json(value: &DeValue) -> Option<Value> {
+    Some(match value {
+        DeValue::String(s) => Value::String(s.to_string()),
+        DeValue::Integer(i) => Value::from(i64::from_str_radix(i.as_str(), i.radix()).ok()?),
+        DeValue::Float(f) => Value::from(f.as_str().parse::<f64>().ok()?),
+        DeValue::Boolean(b) => Value::Bool(*b),
+        DeValue::Datetime(_) => return None,
+        DeValue::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| toml_to_json(i.get_ref()))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        DeValue::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| Some((k.get_ref().to_string(), toml_to_json(v.get_ref())?)))
+                .collect::<Option<serde_json::Map<_, _>>>()?,
+        ),
+    })
 }
 
 /// Names a TOML value's type for error messages.

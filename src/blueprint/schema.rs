@@ -29,6 +29,9 @@ pub enum Type {
     StrList(Option<Check>),
     /// A table of string values (tags).
     StrMap,
+    /// A table of named policy documents, each a JSON string or a TOML table; compared as
+    /// documents.
+    PolicyMap,
     /// A table with fields of its own.
     Table(&'static [Field]),
 }
@@ -45,6 +48,7 @@ impl Type {
             Type::RefList => "a list of resource addresses".into(),
             Type::StrList(_) => "a list of strings".into(),
             Type::StrMap => "a table of strings".into(),
+            Type::PolicyMap => "a table of policy documents (JSON strings or tables)".into(),
             Type::Table(_) => "a table".into(),
         }
     }
@@ -72,6 +76,9 @@ impl Type {
             Type::StrMap => {
                 format!("write a table of strings, like `{name} = {{ key = \"value\" }}`")
             }
+            Type::PolicyMap => format!(
+                "write `[KIND.NAME.{name}]` with `POLICY_NAME = '''{{ ... }}'''`, or one table per policy"
+            ),
             Type::Table(fields) => format!(
                 "write a table, like `{name} = {{ {} }}`",
                 fields

@@ -8,7 +8,7 @@ use crate::blueprint::schema::Type;
 /// Whether an actual value already satisfies the desired one.
 pub fn same(ty: &Type, actual: &Value, desired: &Value) -> bool {
     match ty {
-        Type::Json => canonical_policy(actual) == canonical_policy(desired),
+        Type::Json | Type::PolicyMap => canonical_policy(actual) == canonical_policy(desired),
         Type::Ref("kms_key") => match (actual.as_str(), desired.as_str()) {
             (Some(a), Some(d)) => key_id(a) == key_id(d),
             _ => actual == desired,

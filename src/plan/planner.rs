@@ -285,7 +285,7 @@ fn plan_resource(
     };
 
     let mut changed = Vec::new();
-    if rec.region != desired.region {
+    if !kind.global() && rec.region != desired.region {
         changed.push(AttrChange {
             name: "region".into(),
             before: Some(Value::String(rec.region.clone())),

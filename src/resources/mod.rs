@@ -4,6 +4,7 @@
 //! updates and deletes; everything generic (parsing, diffing, ordering, state) is elsewhere.
 
 mod guardduty_detector;
+mod iam_role;
 mod kms_key;
 mod s3_bucket;
 
@@ -21,6 +22,7 @@ pub static KINDS: &[&dyn ResourceKind] = &[
     &kms_key::KmsKey,
     &s3_bucket::S3Bucket,
     &guardduty_detector::GuardDutyDetector,
+    &iam_role::IamRole,
 ];
 
 pub fn kind(name: &str) -> Option<&'static dyn ResourceKind> {
@@ -121,6 +123,11 @@ pub trait ResourceKind: Send + Sync {
 
     /// What a reference to this resource resolves to: a key's ARN, a bucket's name.
     fn reference(&self, recorded: &Recorded) -> Value;
+
+    /// Whether the kind is global (IAM): no region applies, so none can change.
+    fn global(&self) -> bool {
+        false
+    }
 
     /// Whether one blueprint resource stands for one instance per region (its `regions`
     /// field, else the blueprint's `regions`, else its home region), each with the address

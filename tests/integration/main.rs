@@ -4,6 +4,7 @@
 mod changes;
 mod engine;
 mod guardduty;
+mod iam;
 mod malformed;
 mod saved_plans;
 mod state_lock;
