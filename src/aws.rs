@@ -39,6 +39,7 @@ pub struct Aws {
     s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     guardduty: Mutex<HashMap<String, aws_sdk_guardduty::Client>>,
     iam: Mutex<HashMap<String, aws_sdk_iam::Client>>,
+    cloudtrail: Mutex<HashMap<String, aws_sdk_cloudtrail::Client>>,
     account: tokio::sync::OnceCell<String>,
 }
 
@@ -88,6 +89,7 @@ impl Aws {
             s3: Mutex::new(HashMap::new()),
             guardduty: Mutex::new(HashMap::new()),
             iam: Mutex::new(HashMap::new()),
+            cloudtrail: Mutex::new(HashMap::new()),
             account: tokio::sync::OnceCell::new(),
         })
     }
@@ -118,6 +120,15 @@ impl Aws {
                 .region(Region::new(region.to_string()))
                 .build();
             aws_sdk_guardduty::Client::from_conf(conf)
+        })
+    }
+
+    pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        cached(&self.cloudtrail, region, || {
+            let conf = aws_sdk_cloudtrail::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_cloudtrail::Client::from_conf(conf)
         })
     }
 

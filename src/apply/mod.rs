@@ -289,31 +289,31 @@ fn resolve_references(
     desired: &Desired,
     state: &State,
 ) -> Result<Attrs, Failure> {
-    let mut attrs = desired.attributes.clone();
-    for field in kind.schema() {
-        let Type::Ref(_) = field.ty else {
-            continue;
-        };
-        let Some(target) = attrs
-            .get(field.name)
-            .and_then(Value::as_str)
-            .map(String::from)
-        else {
-            continue;
-        };
-        let rec = state.get(&target).ok_or_else(|| {
+    let one = |field: &str, target: &str| -> Result<Value, Failure> {
+        let rec = state.get(target).ok_or_else(|| {
             Failure::new(
                 "resolve",
-                format!(
-                    "`{}` refers to `{target}`, which is not in the state",
-                    field.name
-                ),
+                format!("`{field}` refers to `{target}`, which is not in the state"),
             )
         })?;
-        let value = resources::kind(&rec.kind)
+        Ok(resources::kind(&rec.kind)
             .map(|k| k.reference(rec))
-            .unwrap_or(Value::Null);
-        attrs.insert(field.name.to_string(), value);
+            .unwrap_or(Value::Null))
+    };
+    let mut attrs = desired.attributes.clone();
+    for field in kind.schema() {
+        let resolved = match (field.ty, attrs.get(field.name)) {
+            (Type::Ref(_), Some(Value::String(target))) => one(field.name, target)?,
+            (Type::RefList(Some(_)), Some(Value::Array(targets))) => Value::Array(
+                targets
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|t| one(field.name, t))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => continue,
+        };
+        attrs.insert(field.name.to_string(), resolved);
     }
     Ok(attrs)
 }

@@ -47,7 +47,7 @@ const STATE_FIELDS: &[Field] = &[Field::optional(
 const META_FIELDS: &[Field] = &[
     Field::optional(
         "depends_on",
-        Type::RefList,
+        Type::RefList(None),
         "resources to create before this one",
     ),
     Field::optional(
@@ -310,10 +310,15 @@ impl Walker<'_> {
                 dependencies.extend(list.iter().filter_map(Value::as_str).map(String::from));
             }
             for field in kind.schema() {
-                if let (Type::Ref(_), Some(Value::String(target))) =
-                    (field.ty, attrs.get(field.name))
-                {
-                    dependencies.push(target.clone());
+                match (field.ty, attrs.get(field.name)) {
+                    (Type::Ref(_), Some(Value::String(target))) => {
+                        dependencies.push(target.clone());
+                    }
+                    (Type::RefList(Some(_)), Some(Value::Array(targets))) => {
+                        dependencies
+                            .extend(targets.iter().filter_map(Value::as_str).map(String::from));
+                    }
+                    _ => {}
                 }
             }
             dependencies.sort();
@@ -462,7 +467,7 @@ impl Walker<'_> {
                 });
                 Some(Value::String(s.to_string()))
             }
-            (Type::RefList, DeValue::Array(items)) => {
+            (Type::RefList(kind), DeValue::Array(items)) => {
                 let mut out = Vec::new();
                 for item in items.iter() {
                     match item.get_ref() {
@@ -471,7 +476,7 @@ impl Walker<'_> {
                                 from: ctx.to_string(),
                                 field: name.to_string(),
                                 target: s.to_string(),
-                                kind: None,
+                                kind: *kind,
                                 span: item.span(),
                             });
                             out.push(Value::String(s.to_string()));

@@ -23,8 +23,9 @@ pub enum Type {
     Json,
     /// The address of another resource of the given kind.
     Ref(&'static str),
-    /// A list of resource addresses of any kind.
-    RefList,
+    /// A list of resource addresses: of one kind, resolved like `Ref` (`Some`), or of any
+    /// kind, only ordering (`None`, as `depends_on`).
+    RefList(Option<&'static str>),
     /// A list of strings, each optionally checked by a rule.
     StrList(Option<Check>),
     /// A table of string values (tags).
@@ -45,7 +46,8 @@ impl Type {
             Type::Str(_) => "a string".into(),
             Type::Json => "a JSON document as a string".into(),
             Type::Ref(kind) => format!("the address of a {kind} (\"{kind}.NAME\")"),
-            Type::RefList => "a list of resource addresses".into(),
+            Type::RefList(None) => "a list of resource addresses".into(),
+            Type::RefList(Some(kind)) => format!("a list of {kind} addresses"),
             Type::StrList(_) => "a list of strings".into(),
             Type::StrMap => "a table of strings".into(),
             Type::PolicyMap => "a table of policy documents (JSON strings or tables)".into(),
@@ -69,7 +71,7 @@ impl Type {
             Type::Ref(kind) => {
                 format!("write the address as a string, like `{name} = \"{kind}.NAME\"`")
             }
-            Type::RefList => {
+            Type::RefList(_) => {
                 format!("write a list of addresses, like `{name} = [\"kms_key.NAME\"]`")
             }
             Type::StrList(_) => format!("write a list of strings, like `{name} = [\"...\"]`"),

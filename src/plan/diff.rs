@@ -14,7 +14,7 @@ pub fn same(ty: &Type, actual: &Value, desired: &Value) -> bool {
             _ => actual == desired,
         },
         // Lists of names (features, regions) are sets: order carries no meaning.
-        Type::StrList(_) => match (actual.as_array(), desired.as_array()) {
+        Type::StrList(_) | Type::RefList(_) => match (actual.as_array(), desired.as_array()) {
             (Some(a), Some(d)) => {
                 let mut a: Vec<String> = a.iter().map(Value::to_string).collect();
                 let mut d: Vec<String> = d.iter().map(Value::to_string).collect();

@@ -189,9 +189,19 @@ struct Known<'a> {
 impl Known<'_> {
     /// A desired value as the plan knows it: `None` when it is known only after apply.
     fn resolve(&self, ty: &Type, value: &Value) -> Option<Value> {
-        let (Type::Ref(_), Some(target)) = (ty, value.as_str()) else {
-            return Some(value.clone());
-        };
+        match (ty, value) {
+            (Type::Ref(_), Value::String(target)) => self.resolve_one(target),
+            (Type::RefList(Some(_)), Value::Array(targets)) => targets
+                .iter()
+                .map(|t| self.resolve_one(t.as_str()?))
+                .collect::<Option<Vec<_>>>()
+                .map(Value::Array),
+            _ => Some(value.clone()),
+        }
+    }
+
+    /// What a reference to `target` is: its recorded value, or what the blueprint fixes.
+    fn resolve_one(&self, target: &str) -> Option<Value> {
         let pending = matches!(
             self.actions.get(target),
             Some(Some(Action::Create | Action::Replace))

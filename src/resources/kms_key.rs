@@ -9,8 +9,8 @@ use aws_sdk_kms::types::{KeyState, Tag};
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, int_attr, str_attr, tags,
-    tags_value,
+    Created, Ctx, Failure, ResourceKind, bool_attr, cloudtrail, error_code, int_attr, referrers,
+    str_attr, tags, tags_value,
 };
 use crate::blueprint::Attrs;
 use crate::blueprint::schema::{Default, Field, Type};
@@ -41,7 +41,17 @@ static SCHEMA: &[Field] = &[
         "key policy; left out, KMS's default policy",
     ),
     Field::optional("tags", Type::StrMap, "tags besides the blueprint's"),
+    Field::optional(
+        "cloudtrail_access",
+        Type::StrList(None),
+        "trails that encrypt their logs with this key",
+    )
+    .computed(),
 ];
+
+/// Statements rampart adds to a key policy carry this prefix, so refresh can tell them from
+/// the blueprint's own `policy`.
+const GRANT_PREFIX: &str = "RampartCloudTrail";
 
 /// KMS's alias rules: `alias/` prefix, not `alias/aws/`, letters, digits, `/_-`, ≤ 256.
 fn check_alias(alias: &str) -> Result<(), String> {
@@ -63,9 +73,8 @@ fn check_alias(alias: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// KMS's default key policy: the account (from the key's ARN) administers the key via IAM.
-fn default_policy(key_arn: &str) -> Value {
-    let account = key_arn.split(':').nth(4).unwrap_or("");
+/// KMS's default key policy: the account administers the key through IAM.
+fn default_policy(account: &str) -> Value {
     serde_json::json!({
         "Version": "2012-10-17",
         "Id": "key-default-1",
@@ -77,6 +86,78 @@ fn default_policy(key_arn: &str) -> Value {
             "Resource": "*"
         }]
     })
+}
+
+fn names(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The key policy rampart writes: the blueprint's `policy` (else KMS's default), plus
+/// CloudTrail's grants for the trails of `cloudtrail_access`. `None` when the blueprint sets
+/// no policy and no trail uses the key: KMS's own default then applies.
+fn key_policy(desired: &Attrs, account: &str) -> Option<Value> {
+    let base = desired.get("policy").filter(|p| !p.is_null()).cloned();
+    let trails = names(desired.get("cloudtrail_access"));
+    if trails.is_empty() {
+        return base;
+    }
+    let mut doc = base.unwrap_or_else(|| default_policy(account));
+    let arns = cloudtrail::trail_arns(account, &trails);
+    let grants = [
+        serde_json::json!({
+            "Sid": format!("{GRANT_PREFIX}Encrypt"),
+            "Effect": "Allow",
+            "Principal": {"Service": cloudtrail::SERVICE},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": arns.clone()},
+                "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": arns}
+            }
+        }),
+        serde_json::json!({
+            "Sid": format!("{GRANT_PREFIX}DescribeKey"),
+            "Effect": "Allow",
+            "Principal": {"Service": cloudtrail::SERVICE},
+            "Action": "kms:DescribeKey",
+            "Resource": "*"
+        }),
+    ];
+    match doc.get_mut("Statement") {
+        Some(Value::Array(list)) => list.extend(grants),
+        Some(one @ Value::Object(_)) => {
+            let first = one.take();
+            *one = Value::Array([first].into_iter().chain(grants).collect());
+        }
+        _ => doc["Statement"] = Value::Array(grants.to_vec()),
+    }
+    Some(doc)
+}
+
+/// Splits a key policy into the blueprint's part and the trails rampart granted.
+fn split_policy(doc: Value) -> (Value, Vec<String>) {
+    let mut doc = doc;
+    let statements = match doc.get_mut("Statement").map(Value::take) {
+        Some(Value::Array(list)) => list,
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    let (ours, theirs): (Vec<Value>, Vec<Value>) = statements.into_iter().partition(|s| {
+        s["Sid"]
+            .as_str()
+            .is_some_and(|sid| sid.starts_with(GRANT_PREFIX))
+    });
+    if doc.is_object() {
+        doc["Statement"] = Value::Array(theirs);
+    }
+    (doc, cloudtrail::granted_trails(&ours))
 }
 
 fn kms_tags(attrs: &Attrs) -> Result<Vec<Tag>, Failure> {
@@ -140,6 +221,12 @@ impl ResourceKind for KmsKey {
         Value::String(recorded.arn.clone().unwrap_or_else(|| recorded.id.clone()))
     }
 
+    /// A key that trails encrypt with grants CloudTrail exactly that, for exactly them.
+    fn derive(&self, address: &str, blueprint: &crate::blueprint::Blueprint) -> Attrs {
+        let trails = referrers(blueprint, "cloudtrail", "kms_key", address);
+        Attrs::from([("cloudtrail_access".to_string(), Value::from(trails))])
+    }
+
     async fn read(
         &self,
         ctx: &Ctx<'_>,
@@ -163,8 +250,10 @@ impl ResourceKind for KmsKey {
         ) {
             return Ok(None);
         }
-        let wants_policy = desired.is_some_and(|d| d.contains_key("policy"))
-            || recorded.attributes.contains_key("policy");
+        let grants = |attrs: &Attrs| !names(attrs.get("cloudtrail_access")).is_empty();
+        let wants_policy = desired.is_some_and(|d| d.contains_key("policy") || grants(d))
+            || recorded.attributes.contains_key("policy")
+            || grants(&recorded.attributes);
         let (rotation, aliases, tag_list, policy) = tokio::join!(
             kms.get_key_rotation_status().key_id(id).send(),
             kms.list_aliases().key_id(id).send(),
@@ -233,7 +322,9 @@ impl ResourceKind for KmsKey {
                 .policy()
                 .and_then(|p| serde_json::from_str(p).ok())
                 .unwrap_or(Value::Null);
-            attrs.insert("policy".into(), doc);
+            let (own, trails) = split_policy(doc);
+            attrs.insert("policy".into(), own);
+            attrs.insert("cloudtrail_access".into(), Value::from(trails));
         }
         Ok(Some(attrs))
     }
@@ -244,7 +335,16 @@ impl ResourceKind for KmsKey {
             .create_key()
             .description(str_attr(desired, "description"))
             .set_tags(Some(kms_tags(desired)?));
-        if let Some(policy) = desired.get("policy") {
+        // CloudTrail's grants name the account; ask STS only when a trail uses the key.
+        let account = match names(desired.get("cloudtrail_access")).is_empty() {
+            true => String::new(),
+            false => ctx
+                .aws
+                .account_id()
+                .await
+                .map_err(|e| Failure::new("CreateKey", e.to_string()))?,
+        };
+        if let Some(policy) = key_policy(desired, &account) {
             req = req.policy(policy.to_string());
         }
         let out = req.send().await.map_err(Failure::sdk("CreateKey"))?;
@@ -254,7 +354,7 @@ impl ResourceKind for KmsKey {
         Ok(Created {
             id: meta.key_id().to_string(),
             arn: meta.arn().map(String::from),
-            set: &["description", "policy", "tags"],
+            set: &["description", "policy", "cloudtrail_access", "tags"],
         })
     }
 
@@ -295,12 +395,15 @@ impl ResourceKind for KmsKey {
                     .map_err(Failure::sdk("DeleteAlias"))?;
             }
         }
-        if changed("policy") {
-            // Unset: back to the policy KMS gives a new key.
-            let policy = match desired.get("policy").filter(|p| !p.is_null()) {
-                Some(policy) => policy.clone(),
-                None => default_policy(recorded.arn.as_deref().unwrap_or("")),
-            };
+        if changed("policy") || changed("cloudtrail_access") {
+            // The account is in the key's ARN. With no policy set and no trail, KMS's default
+            // comes back (an unset policy).
+            let account = recorded
+                .arn
+                .as_deref()
+                .and_then(|a| a.split(':').nth(4))
+                .unwrap_or("");
+            let policy = key_policy(desired, account).unwrap_or_else(|| default_policy(account));
             kms.put_key_policy()
                 .key_id(id)
                 .policy_name("default")
@@ -370,6 +473,24 @@ impl ResourceKind for KmsKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cloudtrail_grants_are_added_and_split_off_again() {
+        let own = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "Admin", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "kms:*", "Resource": "*"}]});
+        let desired = Attrs::from([
+            ("policy".to_string(), own.clone()),
+            (
+                "cloudtrail_access".to_string(),
+                serde_json::json!(["org-trail"]),
+            ),
+        ]);
+        let composed = key_policy(&desired, "1").unwrap();
+        assert_eq!(composed["Statement"].as_array().unwrap().len(), 3);
+        assert_eq!(split_policy(composed), (own, vec!["org-trail".to_string()]));
+        // No policy and no trail: KMS keeps its own default.
+        assert!(key_policy(&Attrs::new(), "1").is_none());
+    }
 
     #[test]
     fn alias_rules_match_kms() {

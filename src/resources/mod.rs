@@ -3,6 +3,7 @@
 //! Only this module and `aws.rs` call the SDK. A kind reads the attributes it manages, creates,
 //! updates and deletes; everything generic (parsing, diffing, ordering, state) is elsewhere.
 
+mod cloudtrail;
 mod guardduty_detector;
 mod iam_role;
 mod kms_key;
@@ -21,6 +22,7 @@ use crate::state::Recorded;
 pub static KINDS: &[&dyn ResourceKind] = &[
     &kms_key::KmsKey,
     &s3_bucket::S3Bucket,
+    &cloudtrail::CloudTrail,
     &guardduty_detector::GuardDutyDetector,
     &iam_role::IamRole,
 ];
@@ -194,6 +196,21 @@ pub trait ResourceKind: Send + Sync {
     ) -> Result<DeletionCheck, Failure> {
         Ok(DeletionCheck::default())
     }
+}
+
+/// The `name` attributes of the `kind` resources whose `field` refers to `address`, sorted:
+/// what derived grants are made of (who logs into this bucket, which trails use this key).
+pub fn referrers(blueprint: &Blueprint, kind: &str, field: &str, address: &str) -> Vec<String> {
+    let mut names: Vec<String> = blueprint
+        .resources
+        .iter()
+        .filter(|r| r.kind == kind)
+        .filter(|r| r.attrs.get(field).and_then(Value::as_str) == Some(address))
+        .map(|r| str_attr(&r.attrs, "name").to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// A string attribute, or "" when absent.

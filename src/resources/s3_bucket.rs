@@ -21,7 +21,8 @@ use aws_sdk_s3::types::{
 use serde_json::{Value, json};
 
 use super::{
-    Created, Ctx, DeletionCheck, Failure, ResourceKind, bool_attr, error_code, str_attr, tags,
+    Created, Ctx, DeletionCheck, Failure, ResourceKind, bool_attr, cloudtrail, error_code,
+    referrers, str_attr, tags,
 };
 use crate::blueprint::schema::{Default, Field, Replace, Type};
 use crate::blueprint::{Attrs, Blueprint, Resource};
@@ -104,6 +105,12 @@ static SCHEMA: &[Field] = &[
         "buckets whose access logs this bucket receives",
     )
     .computed(),
+    Field::optional(
+        "cloudtrail_delivery_from",
+        Type::StrList(None),
+        "trails whose logs this bucket receives",
+    )
+    .computed(),
 ];
 
 const LIFECYCLE_RULE_ID: &str = "rampart-noncurrent-versions";
@@ -112,7 +119,11 @@ const LOG_STATEMENT_ID: &str = "AllowServerAccessLogDelivery";
 const LOGGING_SERVICE: &str = "logging.s3.amazonaws.com";
 
 /// The attributes that together make up the bucket policy rampart owns.
-const POLICY_ATTRS: [&str; 2] = ["require_tls", "log_delivery_from"];
+const POLICY_ATTRS: [&str; 3] = [
+    "require_tls",
+    "log_delivery_from",
+    "cloudtrail_delivery_from",
+];
 
 fn check_lock_mode(mode: &str) -> Result<(), String> {
     match mode {
@@ -155,12 +166,15 @@ pub fn check_bucket_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The bucket policy rampart writes: the TLS-only statement for `require_tls`, and a grant to
-/// the S3 logging service limited to the source buckets for `log_delivery_from`. `None` when
-/// neither applies and the bucket should have no policy.
-fn bucket_policy(bucket: &str, require_tls: bool, log_sources: &[String]) -> Option<Value> {
+/// The bucket policy rampart writes: the TLS-only statement for `require_tls`, a grant to the
+/// S3 logging service limited to the source buckets of `log_delivery_from`, and CloudTrail's
+/// two grants for the trails of `cloudtrail_delivery_from` (in `account`). `None` when none
+/// applies and the bucket should have no policy.
+fn bucket_policy(bucket: &str, desired: &Attrs, account: &str) -> Option<Value> {
+    let log_sources = string_list(desired.get("log_delivery_from"));
+    let trails = string_list(desired.get("cloudtrail_delivery_from"));
     let mut statements = Vec::new();
-    if require_tls {
+    if bool_attr(desired, "require_tls") {
         statements.push(json!({
             "Sid": TLS_STATEMENT_ID,
             "Effect": "Deny",
@@ -182,6 +196,28 @@ fn bucket_policy(bucket: &str, require_tls: bool, log_sources: &[String]) -> Opt
             "Action": "s3:PutObject",
             "Resource": format!("arn:aws:s3:::{bucket}/*"),
             "Condition": {"ArnLike": {"aws:SourceArn": arns}}
+        }));
+    }
+    if !trails.is_empty() {
+        let arns = cloudtrail::trail_arns(account, &trails);
+        statements.push(json!({
+            "Sid": "RampartCloudTrailAclCheck",
+            "Effect": "Allow",
+            "Principal": {"Service": cloudtrail::SERVICE},
+            "Action": "s3:GetBucketAcl",
+            "Resource": format!("arn:aws:s3:::{bucket}"),
+            "Condition": {"ArnLike": {"aws:SourceArn": arns}}
+        }));
+        statements.push(json!({
+            "Sid": "RampartCloudTrailWrite",
+            "Effect": "Allow",
+            "Principal": {"Service": cloudtrail::SERVICE},
+            "Action": "s3:PutObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/AWSLogs/{account}/*"),
+            "Condition": {
+                "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"},
+                "ArnLike": {"aws:SourceArn": arns}
+            }
         }));
     }
     if statements.is_empty() {
@@ -322,12 +358,18 @@ impl S3Bucket {
                     .await
                     .map_err(Failure::sdk("PutBucketVersioning"))?;
             }
-            "require_tls" | "log_delivery_from" => {
-                let policy = bucket_policy(
-                    bucket,
-                    bool_attr(desired, "require_tls"),
-                    &string_list(desired.get("log_delivery_from")),
-                );
+            "require_tls" | "log_delivery_from" | "cloudtrail_delivery_from" => {
+                // CloudTrail's grants name the account; ask STS only when there are any.
+                let account = match string_list(desired.get("cloudtrail_delivery_from")).is_empty()
+                {
+                    true => String::new(),
+                    false => ctx
+                        .aws
+                        .account_id()
+                        .await
+                        .map_err(|e| Failure::new("PutBucketPolicy", e.to_string()))?,
+                };
+                let policy = bucket_policy(bucket, desired, &account);
                 match policy {
                     Some(policy) => {
                         s3.put_bucket_policy()
@@ -605,15 +647,12 @@ impl ResourceKind for S3Bucket {
     /// A bucket that receives access logs grants the S3 logging service write access for
     /// exactly the buckets that name it in `access_logs`.
     fn derive(&self, address: &str, blueprint: &Blueprint) -> Attrs {
-        let mut sources: Vec<String> = blueprint
-            .resources
-            .iter()
-            .filter(|r| r.kind == "s3_bucket")
-            .filter(|r| r.attrs.get("access_logs").and_then(Value::as_str) == Some(address))
-            .map(|r| str_attr(&r.attrs, "name").to_string())
-            .collect();
-        sources.sort();
-        Attrs::from([("log_delivery_from".to_string(), Value::from(sources))])
+        let sources = referrers(blueprint, "s3_bucket", "access_logs", address);
+        let trails = referrers(blueprint, "cloudtrail", "bucket", address);
+        Attrs::from([
+            ("log_delivery_from".to_string(), Value::from(sources)),
+            ("cloudtrail_delivery_from".to_string(), Value::from(trails)),
+        ])
     }
 
     async fn read(
@@ -727,6 +766,10 @@ impl ResourceKind for S3Bucket {
         attrs.insert(
             "log_delivery_from".into(),
             Value::from(log_sources_in(&doc)),
+        );
+        attrs.insert(
+            "cloudtrail_delivery_from".into(),
+            Value::from(cloudtrail::granted_trails(&statements(&doc))),
         );
 
         let tag = optional(tag, "GetBucketTagging", &["NoSuchTagSet"])?;
@@ -922,7 +965,7 @@ mod tests {
     #[test]
     fn the_tls_policy_is_recognised_in_every_spelling() {
         assert!(denies_insecure_transport(
-            &bucket_policy("b", true, &[]).unwrap()
+            &bucket_policy("b", &policy_attrs(true, &[], &[]), "1").unwrap()
         ));
         let plain = json!({"Statement": {"Effect": "Deny", "Principal": "*", "Action": ["s3:*"],
             "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}}});
@@ -933,16 +976,45 @@ mod tests {
         assert!(!denies_insecure_transport(&json!({})));
     }
 
+    fn policy_attrs(tls: bool, sources: &[&str], trails: &[&str]) -> Attrs {
+        Attrs::from([
+            ("require_tls".to_string(), Value::Bool(tls)),
+            ("log_delivery_from".to_string(), json!(sources)),
+            ("cloudtrail_delivery_from".to_string(), json!(trails)),
+        ])
+    }
+
     #[test]
     fn the_policy_grants_log_delivery_to_exactly_the_sources() {
-        let sources = vec!["raw".to_string(), "processed".to_string()];
-        let policy = bucket_policy("logs", true, &sources).unwrap();
+        let policy =
+            bucket_policy("logs", &policy_attrs(true, &["raw", "processed"], &[]), "1").unwrap();
         assert_eq!(log_sources_in(&policy), vec!["processed", "raw"]);
         assert!(denies_insecure_transport(&policy));
+        let plain = bucket_policy("logs", &policy_attrs(true, &[], &[]), "1").unwrap();
+        assert_eq!(log_sources_in(&plain), Vec::<String>::new());
+        assert!(bucket_policy("logs", &policy_attrs(false, &[], &[]), "1").is_none());
+    }
+
+    #[test]
+    fn the_policy_grants_cloudtrail_for_exactly_its_trails() {
+        let policy = bucket_policy(
+            "audit",
+            &policy_attrs(true, &[], &["org-trail"]),
+            "123456789012",
+        )
+        .unwrap();
         assert_eq!(
-            log_sources_in(&bucket_policy("logs", true, &[]).unwrap()),
-            Vec::<String>::new()
+            cloudtrail::granted_trails(&statements(&policy)),
+            vec!["org-trail"]
         );
-        assert!(bucket_policy("logs", false, &[]).is_none());
+        let write = &policy["Statement"][2];
+        assert_eq!(
+            write["Resource"],
+            "arn:aws:s3:::audit/AWSLogs/123456789012/*"
+        );
+        assert_eq!(
+            write["Condition"]["StringEquals"]["s3:x-amz-acl"],
+            "bucket-owner-full-control"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! every test binary links the whole SDK.
 
 mod changes;
+mod cloudtrail;
 mod engine;
 mod guardduty;
 mod iam;

@@ -1,0 +1,410 @@
+//! `cloudtrail`: a trail, multi-region by default, with log-file validation, KMS encryption,
+//! S3 data events and logging on.
+//!
+//! The bucket and the key need grants for CloudTrail; `s3_bucket` and `kms_key` derive them
+//! from the trails that name them (`cloudtrail_delivery_from`, `cloudtrail_access`). Refresh
+//! makes four concurrent calls: GetTrail, GetTrailStatus (logging), GetEventSelectors (data
+//! events) and ListTags.
+
+use async_trait::async_trait;
+use aws_sdk_cloudtrail::types::{DataResource, EventSelector, ReadWriteType, Tag};
+use serde_json::Value;
+
+use super::{
+    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, str_attr, tags, tags_value,
+};
+use crate::blueprint::Attrs;
+use crate::blueprint::schema::{Default, Field, Replace, Type};
+use crate::state::Recorded;
+
+pub struct CloudTrail;
+
+static SCHEMA: &[Field] = &[
+    Field::optional("name", Type::Str(Some(check_trail_name)), "the trail name")
+        .required()
+        .replace(Replace::OnChange)
+        .unique(),
+    Field::optional(
+        "bucket",
+        Type::Ref("s3_bucket"),
+        "the bucket that receives the logs",
+    )
+    .required(),
+    Field::optional(
+        "kms_key",
+        Type::Ref("kms_key"),
+        "the key that encrypts the logs; left out, the bucket's encryption",
+    )
+    .default(Default::Null),
+    Field::optional("multi_region", Type::Bool, "one trail for every region")
+        .default(Default::Bool(true)),
+    Field::optional(
+        "include_global_service_events",
+        Type::Bool,
+        "events of global services (IAM, STS)",
+    )
+    .default(Default::Bool(true)),
+    Field::optional(
+        "log_file_validation",
+        Type::Bool,
+        "digest files that prove the logs unaltered",
+    )
+    .default(Default::Bool(true)),
+    Field::optional(
+        "data_events",
+        Type::RefList(Some("s3_bucket")),
+        "buckets whose object-level reads and writes are logged",
+    )
+    .default(Default::StrList(&[])),
+    Field::optional("logging", Type::Bool, "the trail is started").default(Default::Bool(true)),
+    Field::optional("tags", Type::StrMap, "tags besides the blueprint's"),
+];
+
+/// CloudTrail's naming rules.
+fn check_trail_name(name: &str) -> Result<(), String> {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok = (3..=128).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && edge(name.chars().next())
+        && edge(name.chars().last())
+        && !["._", "-_", "_.", "_-", "..", "--", ".-", "-."]
+            .iter()
+            .any(|pair| name.contains(pair));
+    if ok {
+        Ok(())
+    } else {
+        Err("a trail name has 3 to 128 letters, digits, `.`, `_` and `-`, starts and ends with a letter or digit, and has no two of `._-` in a row".into())
+    }
+}
+
+fn trail_tags(attrs: &Attrs) -> Result<Vec<Tag>, Failure> {
+    tags(attrs)
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| Failure::new("AddTags", e.to_string()))
+        })
+        .collect()
+}
+
+/// The principal CloudTrail delivers and encrypts as.
+pub(super) const SERVICE: &str = "cloudtrail.amazonaws.com";
+
+/// Grants name trails by ARN, in any region (a multi-region trail delivers from all).
+pub(super) fn trail_arns(account: &str, trails: &[String]) -> Vec<String> {
+    trails
+        .iter()
+        .map(|t| format!("arn:aws:cloudtrail:*:{account}:trail/{t}"))
+        .collect()
+}
+
+/// The trails that statements granted to CloudTrail name in `aws:SourceArn`.
+pub(super) fn granted_trails(statements: &[Value]) -> Vec<String> {
+    let mut trails: Vec<String> = statements
+        .iter()
+        .filter(|s| s["Principal"]["Service"] == SERVICE)
+        .flat_map(|s| match &s["Condition"]["ArnLike"]["aws:SourceArn"] {
+            Value::String(one) => vec![one.clone()],
+            Value::Array(many) => many
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .filter_map(|arn| arn.rsplit_once(":trail/").map(|(_, t)| t.to_string()))
+        .collect();
+    trails.sort();
+    trails.dedup();
+    trails
+}
+
+fn names(value: Option<&Value>) -> Vec<String> {
+    let mut list: Vec<String> = value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    list.sort();
+    list
+}
+
+impl CloudTrail {
+    /// Management events always, plus object-level events of the `data_events` buckets.
+    async fn put_selectors(
+        &self,
+        ctx: &Ctx<'_>,
+        trail: &str,
+        desired: &Attrs,
+    ) -> Result<(), Failure> {
+        let buckets = names(desired.get("data_events"));
+        let mut selector = EventSelector::builder()
+            .read_write_type(ReadWriteType::All)
+            .include_management_events(true);
+        if !buckets.is_empty() {
+            selector = selector.data_resources(
+                DataResource::builder()
+                    .r#type("AWS::S3::Object")
+                    .set_values(Some(
+                        buckets
+                            .iter()
+                            .map(|b| format!("arn:aws:s3:::{b}/"))
+                            .collect(),
+                    ))
+                    .build(),
+            );
+        }
+        ctx.aws
+            .cloudtrail(ctx.region)
+            .put_event_selectors()
+            .trail_name(trail)
+            .event_selectors(selector.build())
+            .send()
+            .await
+            .map_err(Failure::sdk("PutEventSelectors"))?;
+        Ok(())
+    }
+
+    async fn set_logging(&self, ctx: &Ctx<'_>, trail: &str, on: bool) -> Result<(), Failure> {
+        let ct = ctx.aws.cloudtrail(ctx.region);
+        if on {
+            ct.start_logging()
+                .name(trail)
+                .send()
+                .await
+                .map_err(Failure::sdk("StartLogging"))?;
+        } else {
+            ct.stop_logging()
+                .name(trail)
+                .send()
+                .await
+                .map_err(Failure::sdk("StopLogging"))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ResourceKind for CloudTrail {
+    fn name(&self) -> &'static str {
+        "cloudtrail"
+    }
+
+    fn schema(&self) -> &'static [Field] {
+        SCHEMA
+    }
+
+    fn reference(&self, recorded: &Recorded) -> Value {
+        Value::String(recorded.arn.clone().unwrap_or_else(|| recorded.id.clone()))
+    }
+
+    async fn read(
+        &self,
+        ctx: &Ctx<'_>,
+        recorded: &Recorded,
+        _desired: Option<&Attrs>,
+    ) -> Result<Option<Attrs>, Failure> {
+        let ct = ctx.aws.cloudtrail(ctx.region);
+        let name = recorded.id.as_str();
+        let arn = recorded.arn.clone().unwrap_or_else(|| name.to_string());
+        let (trail, status, selectors, tag_list) = tokio::join!(
+            ct.get_trail().name(name).send(),
+            ct.get_trail_status().name(name).send(),
+            ct.get_event_selectors().trail_name(name).send(),
+            ct.list_tags().resource_id_list(&arn).send(),
+        );
+        let trail = match trail {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some("TrailNotFoundException") => return Ok(None),
+            Err(e) => return Err(Failure::sdk("GetTrail")(e)),
+        };
+        let Some(trail) = trail.trail() else {
+            return Ok(None);
+        };
+        let status = status.map_err(Failure::sdk("GetTrailStatus"))?;
+        let selectors = selectors.map_err(Failure::sdk("GetEventSelectors"))?;
+        let tag_list = tag_list.map_err(Failure::sdk("ListTags"))?;
+
+        let mut attrs = Attrs::new();
+        attrs.insert("name".into(), Value::from(name));
+        attrs.insert(
+            "bucket".into(),
+            trail.s3_bucket_name().map_or(Value::Null, Value::from),
+        );
+        attrs.insert(
+            "kms_key".into(),
+            trail.kms_key_id().map_or(Value::Null, Value::from),
+        );
+        attrs.insert(
+            "multi_region".into(),
+            Value::Bool(trail.is_multi_region_trail() == Some(true)),
+        );
+        attrs.insert(
+            "include_global_service_events".into(),
+            Value::Bool(trail.include_global_service_events() == Some(true)),
+        );
+        attrs.insert(
+            "log_file_validation".into(),
+            Value::Bool(trail.log_file_validation_enabled() == Some(true)),
+        );
+        let mut buckets: Vec<String> = selectors
+            .event_selectors()
+            .iter()
+            .flat_map(|s| s.data_resources())
+            .filter(|d| d.r#type() == Some("AWS::S3::Object"))
+            .flat_map(|d| d.values())
+            .filter_map(|v| v.strip_prefix("arn:aws:s3:::"))
+            .map(|v| v.trim_end_matches('/').to_string())
+            .collect();
+        buckets.sort();
+        attrs.insert("data_events".into(), Value::from(buckets));
+        attrs.insert(
+            "logging".into(),
+            Value::Bool(status.is_logging() == Some(true)),
+        );
+        attrs.insert(
+            "tags".into(),
+            tags_value(
+                tag_list
+                    .resource_tag_list()
+                    .iter()
+                    .flat_map(|r| r.tags_list())
+                    .map(|t| (t.key().to_string(), t.value().unwrap_or("").to_string())),
+            ),
+        );
+        Ok(Some(attrs))
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, desired: &Attrs) -> Result<Created, Failure> {
+        let name = str_attr(desired, "name");
+        let key = str_attr(desired, "kms_key");
+        let out = ctx
+            .aws
+            .cloudtrail(ctx.region)
+            .create_trail()
+            .name(name)
+            .s3_bucket_name(str_attr(desired, "bucket"))
+            .is_multi_region_trail(bool_attr(desired, "multi_region"))
+            .include_global_service_events(bool_attr(desired, "include_global_service_events"))
+            .enable_log_file_validation(bool_attr(desired, "log_file_validation"))
+            .set_kms_key_id((!key.is_empty()).then(|| key.to_string()))
+            .set_tags_list(Some(trail_tags(desired)?))
+            .send()
+            .await
+            .map_err(Failure::sdk("CreateTrail"))?;
+        Ok(Created {
+            id: name.to_string(),
+            arn: out.trail_arn().map(String::from),
+            set: &[
+                "name",
+                "bucket",
+                "kms_key",
+                "multi_region",
+                "include_global_service_events",
+                "log_file_validation",
+                "tags",
+            ],
+        })
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        recorded: &Recorded,
+        before: &Attrs,
+        desired: &Attrs,
+        changed: &[String],
+    ) -> Result<(), Failure> {
+        let ct = ctx.aws.cloudtrail(ctx.region);
+        let name = recorded.id.as_str();
+        let changed = |field: &str| changed.iter().any(|c| c == field);
+        let settings = [
+            "bucket",
+            "kms_key",
+            "multi_region",
+            "include_global_service_events",
+            "log_file_validation",
+        ];
+        if settings.iter().any(|s| changed(s)) {
+            let key = str_attr(desired, "kms_key");
+            ct.update_trail()
+                .name(name)
+                .s3_bucket_name(str_attr(desired, "bucket"))
+                .is_multi_region_trail(bool_attr(desired, "multi_region"))
+                .include_global_service_events(bool_attr(desired, "include_global_service_events"))
+                .enable_log_file_validation(bool_attr(desired, "log_file_validation"))
+                // An empty key id turns KMS encryption off, as UpdateTrail defines it.
+                .kms_key_id(key)
+                .send()
+                .await
+                .map_err(Failure::sdk("UpdateTrail"))?;
+        }
+        if changed("data_events") {
+            self.put_selectors(ctx, name, desired).await?;
+        }
+        if changed("logging") {
+            self.set_logging(ctx, name, bool_attr(desired, "logging"))
+                .await?;
+        }
+        if changed("tags") {
+            let arn = recorded.arn.clone().unwrap_or_else(|| name.to_string());
+            let wanted = tags(desired);
+            let stale: Vec<Tag> = tags(before)
+                .into_iter()
+                .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
+                .filter_map(|(k, _)| Tag::builder().key(k).build().ok())
+                .collect();
+            if !stale.is_empty() {
+                ct.remove_tags()
+                    .resource_id(&arn)
+                    .set_tags_list(Some(stale))
+                    .send()
+                    .await
+                    .map_err(Failure::sdk("RemoveTags"))?;
+            }
+            ct.add_tags()
+                .resource_id(&arn)
+                .set_tags_list(Some(trail_tags(desired)?))
+                .send()
+                .await
+                .map_err(Failure::sdk("AddTags"))?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {
+        match ctx
+            .aws
+            .cloudtrail(ctx.region)
+            .delete_trail()
+            .name(&recorded.id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e) == Some("TrailNotFoundException") => Ok(()),
+            Err(e) => Err(Failure::sdk("DeleteTrail")(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trail_names_follow_cloudtrail_rules() {
+        assert!(check_trail_name("org-audit.trail_1").is_ok());
+        assert!(check_trail_name("ab").is_err());
+        assert!(check_trail_name("-audit").is_err());
+        assert!(check_trail_name("a--b").is_err());
+        assert!(check_trail_name("has space").is_err());
+    }
+}
