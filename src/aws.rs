@@ -40,6 +40,8 @@ pub struct Aws {
     guardduty: Mutex<HashMap<String, aws_sdk_guardduty::Client>>,
     iam: Mutex<HashMap<String, aws_sdk_iam::Client>>,
     cloudtrail: Mutex<HashMap<String, aws_sdk_cloudtrail::Client>>,
+    lambda: Mutex<HashMap<String, aws_sdk_lambda::Client>>,
+    secrets: Mutex<HashMap<String, aws_sdk_secretsmanager::Client>>,
     account: tokio::sync::OnceCell<String>,
 }
 
@@ -90,6 +92,8 @@ impl Aws {
             guardduty: Mutex::new(HashMap::new()),
             iam: Mutex::new(HashMap::new()),
             cloudtrail: Mutex::new(HashMap::new()),
+            lambda: Mutex::new(HashMap::new()),
+            secrets: Mutex::new(HashMap::new()),
             account: tokio::sync::OnceCell::new(),
         })
     }
@@ -129,6 +133,24 @@ impl Aws {
                 .region(Region::new(region.to_string()))
                 .build();
             aws_sdk_cloudtrail::Client::from_conf(conf)
+        })
+    }
+
+    pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
+        cached(&self.lambda, region, || {
+            let conf = aws_sdk_lambda::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_lambda::Client::from_conf(conf)
+        })
+    }
+
+    pub fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
+        cached(&self.secrets, region, || {
+            let conf = aws_sdk_secretsmanager::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_secretsmanager::Client::from_conf(conf)
         })
     }
 

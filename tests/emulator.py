@@ -24,6 +24,7 @@ from urllib.parse import unquote
 # AWS managed policies (arn:aws:iam::aws:policy/...) exist only when loaded at start.
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
+from moto.core.config import default_user_config
 from moto.guardduty import urls as guardduty_urls
 from moto.guardduty.responses import GuardDutyResponse
 from moto.iam import access_control
@@ -83,6 +84,10 @@ def is_action_permitted(self, action, resource="*"):
 
 
 access_control.IAMPolicyStatement.is_action_permitted = is_action_permitted
+
+# No Docker here: Lambda functions (and the rotations that invoke them) run in moto's own
+# stand-in. Set before any function exists, as functions live in the backend that made them.
+default_user_config["lambda"] = {"use_docker": False}
 
 
 # moto 5.0.x has no GuardDuty TagResource/UntagResource, which AWS has: tags of a detector

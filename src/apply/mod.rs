@@ -52,6 +52,8 @@ pub struct Executor<'a> {
     /// Asked (after Ctrl-C) whether to stop starting new work; calls in flight finish and
     /// are recorded.
     pub stop: &'a dyn Stop,
+    /// The blueprint's directory, where relative paths (Lambda code) start.
+    pub base_dir: &'a std::path::Path,
 }
 
 /// Tells the executor to stop starting new work.
@@ -254,6 +256,7 @@ impl Executor<'_> {
             aws: self.aws,
             region,
             address,
+            base_dir: self.base_dir,
         }
     }
 

@@ -193,7 +193,24 @@ impl Walker<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        let resources = expand_per_region(resources, &mut spans, home, &regions);
+        let mut resources = expand_per_region(resources, &mut spans, home, &regions);
+        let base_dir = path.parent().unwrap_or(Path::new("."));
+        for r in &mut resources {
+            let Some(kind) = resources::kind(r.kind) else {
+                continue;
+            };
+            for (field, message, hint) in kind.prepare(&mut r.attrs, base_dir) {
+                let span = spans
+                    .get(&(r.address.clone(), field.to_string()))
+                    .cloned()
+                    .unwrap_or(0..0);
+                self.diags.error_hint(
+                    &span,
+                    format!("`{field}` in `{}`: {message}", r.address),
+                    hint,
+                );
+            }
+        }
         self.check_references(&resources);
         self.check_unique(&resources, &spans);
         for r in &resources {

@@ -162,6 +162,7 @@ async fn execute(
         parallelism: session.parallelism,
         reporter: reporter.as_ref(),
         stop: &stop,
+        base_dir: session.base_dir(),
     };
     let (mut state, outcome) = executor.run(&plan, state).await;
     if outcome.fatal.is_none() && state.sync_meta(&session.bp) {

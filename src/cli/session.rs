@@ -78,6 +78,15 @@ impl Session {
         })
     }
 
+    /// The blueprint's directory, where its relative paths start.
+    pub fn base_dir(&self) -> &Path {
+        self.bp
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    }
+
     pub fn lock_handle(&self) -> LockHandle {
         self._lock.handle()
     }
@@ -95,6 +104,7 @@ impl Session {
                 aws: &self.aws,
                 region: &rec.region,
                 address: &rec.address,
+                base_dir: self.base_dir(),
             };
             let desired = self.bp.resource(&rec.address).map(|r| &r.attrs);
             let started = std::time::Instant::now();
@@ -153,6 +163,7 @@ impl Session {
                 aws: &self.aws,
                 region: &region,
                 address: &r.address,
+                base_dir: self.base_dir(),
             };
             let found = match kind.find_existing(&ctx).await {
                 Ok(Some(id)) => id,
@@ -218,6 +229,7 @@ impl Session {
                 aws: &self.aws,
                 region: &prior.region,
                 address: &prior.address,
+                base_dir: self.base_dir(),
             };
             let check = kind
                 .deletion_check(&ctx, prior)

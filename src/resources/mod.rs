@@ -7,7 +7,9 @@ mod cloudtrail;
 mod guardduty_detector;
 mod iam_role;
 mod kms_key;
+mod lambda_function;
 mod s3_bucket;
+mod secret;
 
 use async_trait::async_trait;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -25,6 +27,8 @@ pub static KINDS: &[&dyn ResourceKind] = &[
     &cloudtrail::CloudTrail,
     &guardduty_detector::GuardDutyDetector,
     &iam_role::IamRole,
+    &lambda_function::LambdaFunction,
+    &secret::Secret,
 ];
 
 pub fn kind(name: &str) -> Option<&'static dyn ResourceKind> {
@@ -84,6 +88,8 @@ pub struct Ctx<'a> {
     pub aws: &'a Aws,
     pub region: &'a str,
     pub address: &'a str,
+    /// The blueprint's directory: relative paths in it (Lambda code) start here.
+    pub base_dir: &'a std::path::Path,
 }
 
 /// What a create returns: the physical identity of the new resource, and which attributes
@@ -113,6 +119,16 @@ pub trait ResourceKind: Send + Sync {
 
     /// The fields a blueprint may set, with types, defaults and replacement rules.
     fn schema(&self) -> &'static [Field];
+
+    /// Reads what the blueprint points at on disk (Lambda code) when the blueprint is loaded,
+    /// so that the planner stays free of I/O; returns (field, problem, hint).
+    fn prepare(
+        &self,
+        _attrs: &mut Attrs,
+        _base_dir: &std::path::Path,
+    ) -> Vec<(&'static str, String, String)> {
+        Vec::new()
+    }
 
     /// Checks that involve more than one field or resource; returns (field, problem, hint).
     fn validate(

@@ -8,6 +8,7 @@ mod guardduty;
 mod iam;
 mod malformed;
 mod saved_plans;
+mod secrets;
 mod state_lock;
 mod support;
 mod validate;
