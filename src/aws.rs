@@ -42,6 +42,7 @@ pub struct Aws {
     cloudtrail: Mutex<HashMap<String, aws_sdk_cloudtrail::Client>>,
     lambda: Mutex<HashMap<String, aws_sdk_lambda::Client>>,
     secrets: Mutex<HashMap<String, aws_sdk_secretsmanager::Client>>,
+    rds: Mutex<HashMap<String, aws_sdk_rds::Client>>,
     account: tokio::sync::OnceCell<String>,
 }
 
@@ -94,6 +95,7 @@ impl Aws {
             cloudtrail: Mutex::new(HashMap::new()),
             lambda: Mutex::new(HashMap::new()),
             secrets: Mutex::new(HashMap::new()),
+            rds: Mutex::new(HashMap::new()),
             account: tokio::sync::OnceCell::new(),
         })
     }
@@ -151,6 +153,15 @@ impl Aws {
                 .region(Region::new(region.to_string()))
                 .build();
             aws_sdk_secretsmanager::Client::from_conf(conf)
+        })
+    }
+
+    pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
+        cached(&self.rds, region, || {
+            let conf = aws_sdk_rds::config::Builder::from(&self.config)
+                .region(Region::new(region.to_string()))
+                .build();
+            aws_sdk_rds::Client::from_conf(conf)
         })
     }
 

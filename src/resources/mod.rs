@@ -8,6 +8,7 @@ mod guardduty_detector;
 mod iam_role;
 mod kms_key;
 mod lambda_function;
+mod rds_instance;
 mod s3_bucket;
 mod secret;
 
@@ -29,6 +30,7 @@ pub static KINDS: &[&dyn ResourceKind] = &[
     &iam_role::IamRole,
     &lambda_function::LambdaFunction,
     &secret::Secret,
+    &rds_instance::RdsInstance,
 ];
 
 pub fn kind(name: &str) -> Option<&'static dyn ResourceKind> {

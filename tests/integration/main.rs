@@ -7,6 +7,7 @@ mod engine;
 mod guardduty;
 mod iam;
 mod malformed;
+mod rds;
 mod saved_plans;
 mod secrets;
 mod state_lock;
