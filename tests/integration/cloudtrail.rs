@@ -3,18 +3,10 @@
 
 use serde_json::Value;
 
-use crate::support::{Project, emulator, kms, s3};
+use crate::support::{Project, kms, s3};
 
 async fn cloudtrail() -> aws_sdk_cloudtrail::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&emulator().endpoint)
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_cloudtrail::Client::new(&conf)
+    aws_sdk_cloudtrail::Client::new(&crate::support::sdk_config().await)
 }
 
 const BLUEPRINT: &str = r#"

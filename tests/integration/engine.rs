@@ -119,21 +119,30 @@ async fn apply_from_empty_creates_the_hardened_storage_and_then_plans_nothing() 
         "kms_key.audit",
         "s3_bucket.raw",
         "s3_bucket.processed",
+        "s3_bucket.production",
         "s3_bucket.access_logs",
         "s3_bucket.audit",
+        "cloudtrail.platform",
+        "rds_instance.analytics",
+        "secret.api_key",
+        "lambda_function.rotate_api_key",
+        "iam_role.analyst",
     ] {
         assert!(
             plan.contains(&format!("  + {address}\n")),
             "{address} in\n{plan}"
         );
     }
-    assert!(plan.contains("Plan: 6 to create, 0 to update, 0 to replace, 0 to delete."));
+    assert!(
+        plan.contains("Plan: 21 to create, 0 to update, 0 to replace, 0 to delete."),
+        "{plan}"
+    );
 
     let json: Value =
         serde_json::from_str(&p.rampart("plan", &["--json"]).expect(0).stdout()).unwrap();
     assert_eq!(json["format_version"], 1);
-    assert_eq!(json["summary"]["create"], 6);
-    assert_eq!(json["changes"].as_array().unwrap().len(), 6);
+    assert_eq!(json["summary"]["create"], 21);
+    assert_eq!(json["changes"].as_array().unwrap().len(), 21);
 
     p.rampart("apply", &["--auto-approve"]).expect(0);
 
@@ -148,6 +157,7 @@ async fn apply_from_empty_creates_the_hardened_storage_and_then_plans_nothing() 
         .to_string();
     assert_hardened(&p.bucket("datalake-raw"), Some(&data_key)).await;
     assert_hardened(&p.bucket("datalake-processed"), Some(&data_key)).await;
+    assert_hardened(&p.bucket("datalake-production"), Some(&data_key)).await;
     assert_hardened(&p.bucket("access-logs"), None).await;
     assert_hardened(&p.bucket("audit-trail"), Some(&audit_key)).await;
 
@@ -212,11 +222,121 @@ async fn apply_from_empty_creates_the_hardened_storage_and_then_plans_nothing() 
             .any(|a| a.alias_name() == Some(alias.as_str()))
     );
 
+    assert_platform(&p, &state).await;
+
     let again = p
         .rampart("plan", &["--detailed-exitcode"])
         .expect(0)
         .stdout();
     assert!(again.contains("No changes."), "{again}");
+}
+
+/// The rest of the platform: trail, detectors, database, secrets, as the SDK reads them.
+async fn assert_platform(p: &Project, state: &Value) {
+    let conf = crate::support::sdk_config().await;
+    let ct = aws_sdk_cloudtrail::Client::new(&conf);
+    let trail_name = format!("{}-platform-trail", p.prefix);
+    let trail = ct.get_trail().name(&trail_name).send().await.unwrap();
+    let trail = trail.trail().unwrap();
+    assert_eq!(trail.is_multi_region_trail(), Some(true));
+    assert_eq!(trail.log_file_validation_enabled(), Some(true));
+    assert_eq!(
+        trail.kms_key_id(),
+        recorded(state, "kms_key.audit")["arn"].as_str()
+    );
+    let status = ct
+        .get_trail_status()
+        .name(&trail_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.is_logging(), Some(true));
+
+    let detectors: Vec<&Value> = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "guardduty_detector")
+        .collect();
+    assert_eq!(detectors.len(), 2, "one detector per listed region");
+    for d in detectors {
+        let region = d["region"].as_str().unwrap();
+        let gd = aws_sdk_guardduty::Client::new(&crate::support::sdk_config_in(region).await);
+        let out = gd
+            .get_detector()
+            .detector_id(d["id"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            out.status().map(|s| s.as_str()),
+            Some("ENABLED"),
+            "{region}"
+        );
+        let on: Vec<&str> = out
+            .features()
+            .iter()
+            .filter(|f| f.status().map(|s| s.as_str()) == Some("ENABLED"))
+            .filter_map(|f| f.name().map(|n| n.as_str()))
+            .collect();
+        for feature in ["S3_DATA_EVENTS", "RDS_LOGIN_EVENTS", "LAMBDA_NETWORK_LOGS"] {
+            assert!(on.contains(&feature), "{feature} off in {region}");
+        }
+    }
+
+    let rds = aws_sdk_rds::Client::new(&conf);
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(format!("{}-analytics", p.prefix))
+        .send()
+        .await
+        .unwrap();
+    let db = &out.db_instances()[0];
+    assert_eq!(db.storage_encrypted(), Some(true));
+    assert_eq!(db.deletion_protection(), Some(true));
+    assert_eq!(db.publicly_accessible(), Some(false));
+    assert_eq!(db.iam_database_authentication_enabled(), Some(true));
+    assert_eq!(db.backup_retention_period(), Some(14));
+    assert_eq!(db.multi_az(), Some(true));
+    let group = db.db_parameter_groups()[0]
+        .db_parameter_group_name()
+        .unwrap();
+    let params = rds
+        .describe_db_parameters()
+        .db_parameter_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        params.parameters().iter().any(
+            |p| p.parameter_name() == Some("rds.force_ssl") && p.parameter_value() == Some("1")
+        )
+    );
+
+    let sm = aws_sdk_secretsmanager::Client::new(&conf);
+    let rotator = recorded(state, "lambda_function.rotate_api_key")["arn"]
+        .as_str()
+        .unwrap();
+    for name in ["prod/api/model-provider", "prod/database/pipeline"] {
+        let secret = sm
+            .describe_secret()
+            .secret_id(format!("{}-{name}", p.prefix))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(secret.rotation_enabled(), Some(true), "{name}");
+        assert_eq!(secret.rotation_lambda_arn(), Some(rotator), "{name}");
+        assert_eq!(
+            secret
+                .rotation_rules()
+                .and_then(|r| r.automatically_after_days()),
+            Some(30)
+        );
+        assert_eq!(
+            secret.kms_key_id(),
+            recorded(state, "kms_key.secrets")["arn"].as_str()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -340,7 +460,7 @@ async fn removal_deletes_destroy_empties_and_prevent_destroy_protects() {
     // A bucket removed from the blueprint is deleted; its log target stops granting it.
     let text = p.text();
     let start = text.find("[s3_bucket.processed]").unwrap();
-    let end = start + text[start..].find("# --- Audit logs").unwrap();
+    let end = start + text[start..].find("[s3_bucket.production]").unwrap();
     std::fs::write(p.blueprint(), format!("{}{}", &text[..start], &text[end..])).unwrap();
     let plan = p
         .rampart("plan", &["--detailed-exitcode"])
@@ -376,6 +496,9 @@ async fn removal_deletes_destroy_empties_and_prevent_destroy_protects() {
 
     // Without the flag, destroy removes the buckets and schedules the keys for deletion.
     p.edit("prevent_destroy = true", "");
+    // The database protects itself too: that flag goes first, by an apply.
+    p.edit("deletion_protection = true", "deletion_protection = false");
+    p.rampart("apply", &["--auto-approve"]).expect(0);
     let state = p.state();
     let keys: Vec<String> = ["kms_key.data", "kms_key.audit"]
         .iter()
@@ -383,7 +506,12 @@ async fn removal_deletes_destroy_empties_and_prevent_destroy_protects() {
         .collect();
     let plan = p.rampart("destroy", &["--auto-approve"]).expect(0).stdout();
     assert!(plan.contains("scheduled for deletion in 30 days"), "{plan}");
-    for b in ["datalake-raw", "access-logs", "audit-trail"] {
+    for b in [
+        "datalake-raw",
+        "datalake-production",
+        "access-logs",
+        "audit-trail",
+    ] {
         assert!(
             s3.head_bucket().bucket(p.bucket(b)).send().await.is_err(),
             "{b} survived destroy"

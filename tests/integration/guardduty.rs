@@ -3,15 +3,7 @@
 use crate::support::Project;
 
 async fn guardduty(region: &str) -> aws_sdk_guardduty::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&crate::support::emulator().endpoint)
-        .region(aws_config::Region::new(region.to_string()))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_guardduty::Client::new(&conf)
+    aws_sdk_guardduty::Client::new(&crate::support::sdk_config_in(region).await)
 }
 
 // Detectors are one per region and account, so this test has regions no other test uses.

@@ -1,17 +1,9 @@
 //! `iam_role`: trust, inline and managed policies, compared as documents; IAM is global.
 
-use crate::support::{Project, emulator};
+use crate::support::Project;
 
 async fn iam() -> aws_sdk_iam::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&emulator().endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_iam::Client::new(&conf)
+    aws_sdk_iam::Client::new(&crate::support::sdk_config().await)
 }
 
 fn decoded(doc: &str) -> serde_json::Value {

@@ -1,18 +1,10 @@
 //! `rds_instance`: encrypted, private, deletion-protected, IAM auth, TLS forced, password in
 //! Secrets Manager; protected instances are never deleted or replaced.
 
-use crate::support::{Project, emulator};
+use crate::support::Project;
 
 async fn rds() -> aws_sdk_rds::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&emulator().endpoint)
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await;
-    aws_sdk_rds::Client::new(&conf)
+    aws_sdk_rds::Client::new(&crate::support::sdk_config().await)
 }
 
 const BLUEPRINT: &str = r#"

@@ -1,17 +1,10 @@
 //! `lambda_function` and `secret`: a rotation function, deployed from code beside the
 //! blueprint, rotating an API-key secret encrypted with a customer key.
 
-use crate::support::{Project, emulator, repo};
+use crate::support::{Project, repo};
 
 async fn config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&emulator().endpoint)
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
-        .load()
-        .await
+    crate::support::sdk_config().await
 }
 
 pub const BLUEPRINT: &str = r#"

@@ -93,11 +93,49 @@ impl Project {
         project
     }
 
-    /// A project with a copy of `blueprints/data-platform.toml`.
-    pub fn example(tag: &str) -> Project {
+    /// A project with a copy of `blueprints/data-platform.toml` and its Lambda code, for
+    /// tests that never reach AWS.
+    pub fn example_offline(tag: &str) -> Project {
         let text = std::fs::read_to_string(repo().join("blueprints/data-platform.toml"))
             .expect("read the example blueprint");
-        Project::new(tag, &text)
+        let p = Project::new(tag, &text);
+        copy_dir(
+            &repo().join("blueprints/lambda"),
+            &p.dir.path().join("lambda"),
+        );
+        p
+    }
+
+    /// The example, with GuardDuty regions of its own: detectors are one per region and
+    /// account, all tests share one emulator account, and a detector of another blueprint is
+    /// (rightly) never adopted.
+    pub fn example(tag: &str) -> Project {
+        const POOL: [&str; 12] = [
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+            "eu-west-2",
+            "eu-west-3",
+            "eu-north-1",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-south-1",
+            "ap-northeast-3",
+            "eu-south-1",
+        ];
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(
+            2 * n + 1 < POOL.len(),
+            "add regions to the pool in support::Project::example"
+        );
+        let p = Project::example_offline(tag);
+        p.edit(
+            "regions = [\"eu-west-1\", \"eu-central-1\"]",
+            &format!("regions = [\"{}\", \"{}\"]", POOL[2 * n], POOL[2 * n + 1]),
+        );
+        p
     }
 
     /// Rewrites the blueprint, keeping this project's unique names.
@@ -206,6 +244,19 @@ impl Project {
     }
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create a directory");
+    for entry in std::fs::read_dir(from).expect("read a directory") {
+        let entry = entry.expect("read a directory entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy a file");
+        }
+    }
+}
+
 /// Polls `done` until it holds, failing the test after 30 seconds.
 pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let start = std::time::Instant::now();
@@ -244,15 +295,20 @@ impl Run {
     }
 }
 
-async fn sdk_config() -> aws_config::SdkConfig {
+/// SDK configuration for reading the emulator back in `region`.
+pub async fn sdk_config_in(region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(&emulator().endpoint)
-        .region(Region::new(REGION))
+        .region(Region::new(region.to_string()))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "test", "test", None, None, "tests",
         ))
         .load()
         .await
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_in(REGION).await
 }
 
 pub async fn s3() -> aws_sdk_s3::Client {

@@ -4,14 +4,14 @@ use crate::support::Project;
 
 #[test]
 fn the_example_blueprint_validates() {
-    let p = Project::example("validate");
+    let p = Project::example_offline("validate");
     let run = p.rampart("validate", &[]).expect(0);
     assert!(run.stdout().contains("is valid"), "{}", run.stdout());
 }
 
 /// Each broken copy of the example: what to change, and what the error must say.
 fn check_broken(tag: &str, from: &str, to: &str, message: &str, line: usize, column: usize) {
-    let p = Project::example(tag);
+    let p = Project::example_offline(tag);
     p.edit(from, to);
     let run = p.rampart("validate", &[]).expect(1);
     let err = run.stderr();
@@ -39,7 +39,7 @@ fn an_unknown_field_is_an_error_with_a_suggestion() {
         line,
         1,
     );
-    let p = Project::example("unknown-hint");
+    let p = Project::example_offline("unknown-hint");
     p.edit(
         "versioning = true               # seed: protect",
         "versionin = true",
@@ -89,7 +89,7 @@ fn broken_toml_is_an_error() {
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let p = Project::example("many");
+    let p = Project::example_offline("many");
     p.edit(
         "versioning = true               # seed: protect",
         "versionin = true",
