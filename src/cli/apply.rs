@@ -129,12 +129,19 @@ async fn execute(
         return Ok(Exit::Error);
     }
     let mut state = session.state.clone();
+    // A destroy that had to leave protected resources has not done all it was asked.
+    let refused = if plan.refused.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Error
+    };
     if !plan.has_changes() {
         if state.sync_meta(&session.bp) {
             state.serial += 1;
             session.backend.save(&state)?;
         }
-        return Ok(Exit::Success);
+        report_refused(&plan, Style::stderr(global.no_color));
+        return Ok(refused);
     }
     if !auto_approve {
         let Some(yes) = interrupts.until_interrupted(confirm(verb)).await? else {
@@ -170,13 +177,21 @@ async fn execute(
         session.backend.save(&state)?;
     }
     eprint!("{}", render::outcome::render(&outcome, style, verb));
+    report_refused(&plan, style);
     Ok(if interrupts.happened() {
         Exit::Interrupted
     } else if outcome.ok() {
-        Exit::Success
+        refused
     } else {
         Exit::Error
     })
+}
+
+/// Repeats at the end, on stderr, what a destroy left because it is protected.
+fn report_refused(plan: &Plan, style: Style) {
+    for r in &plan.refused {
+        eprintln!("{} {r}", style.paint(render::Color::Red, "refused:"));
+    }
 }
 
 /// Asks for `yes` on the terminal; anything else, or no input at all, is a no.

@@ -217,6 +217,7 @@ impl Session {
             delete = plan.summary.delete,
             "planned"
         );
+        let mut blocked = Vec::new();
         for change in &plan.changes {
             let (Action::Delete | Action::Replace, Some(prior)) = (change.action, &change.prior)
             else {
@@ -236,14 +237,20 @@ impl Session {
                 .await
                 .map_err(|f| anyhow::anyhow!("cannot check `{}`: {f}", prior.address))?;
             if let Some(why) = check.blocker {
-                plan.errors.push(format!(
-                    "`{}` cannot be deleted: {why}\n  = hint: keep it in the blueprint until then",
-                    change.address
+                blocked.push((
+                    change.address.clone(),
+                    format!(
+                        "`{}` cannot be deleted: {why}\n  = hint: keep it in the blueprint until then",
+                        change.address
+                    ),
                 ));
             }
             if let Some(warning) = check.warning {
                 plan.notes.push(format!("`{}`: {warning}", change.address));
             }
+        }
+        for (address, why) in blocked {
+            plan.protect(&address, why);
         }
         Ok(plan)
     }

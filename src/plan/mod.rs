@@ -123,6 +123,22 @@ pub struct Summary {
     pub delete: usize,
 }
 
+impl Summary {
+    pub fn of(changes: &[Change]) -> Summary {
+        let mut s = Summary::default();
+        for c in changes {
+            match c.action {
+                Action::Import => s.import += 1,
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.delete += 1,
+            }
+        }
+        s
+    }
+}
+
 /// A complete plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -144,10 +160,45 @@ pub struct Plan {
     /// Things worth knowing that are not changes (resources deleted outside rampart).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// What a destroy leaves in place because it is protected, one line each.
+    #[serde(default)]
+    pub refused: Vec<String>,
     pub summary: Summary,
 }
 
 impl Plan {
+    /// A resource the plan would delete is protected (`why`). A destroy spares it, and what it
+    /// depends on, and goes on with the rest; any other plan cannot be applied.
+    pub fn protect(&mut self, address: &str, why: String) {
+        if !self.destroy {
+            self.errors.push(why);
+            return;
+        }
+        self.refused.push(why);
+        let mut keep = vec![address.to_string()];
+        let mut i = 0;
+        while i < keep.len() {
+            let deps: Vec<String> = self
+                .changes
+                .iter()
+                .filter(|c| c.address == keep[i])
+                .filter_map(|c| c.prior.as_ref())
+                .flat_map(|p| p.dependencies.iter().cloned())
+                .filter(|d| !keep.contains(d))
+                .collect();
+            for d in deps {
+                if self.changes.iter().any(|c| c.address == d) {
+                    self.notes
+                        .push(format!("`{d}` is kept too: `{}` depends on it", keep[i]));
+                }
+                keep.push(d);
+            }
+            i += 1;
+        }
+        self.changes.retain(|c| !keep.contains(&c.address));
+        self.summary = Summary::of(&self.changes);
+    }
+
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty() || !self.forget.is_empty()
     }

@@ -124,16 +124,14 @@ pub fn plan(
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
 
-    let mut errors = Vec::new();
-    for c in &changes {
-        if !matches!(c.action, Action::Delete | Action::Replace) {
-            continue;
-        }
-        let protected = match bp.resource(&c.address) {
+    let protected: Vec<(String, String)> = changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .filter(|c| match bp.resource(&c.address) {
             Some(r) => r.prevent_destroy,
             None => c.prior.as_ref().is_some_and(|p| p.prevent_destroy),
-        };
-        if protected {
+        })
+        .map(|c| {
             let what = match c.action {
                 Action::Replace => format!(
                     "replace it (because {} cannot change in place)",
@@ -145,24 +143,16 @@ pub fn plan(
                 ),
                 _ => "delete it".to_string(),
             };
-            errors.push(format!(
-                "`{}` has `prevent_destroy = true`, and this plan would {what}\n  = hint: set `prevent_destroy = false` and apply first if the deletion is really wanted",
-                c.address
-            ));
-        }
-    }
-
-    let mut summary = Summary::default();
-    for c in &changes {
-        match c.action {
-            Action::Import => summary.import += 1,
-            Action::Create => summary.create += 1,
-            Action::Update => summary.update += 1,
-            Action::Replace => summary.replace += 1,
-            Action::Delete => summary.delete += 1,
-        }
-    }
-    Plan {
+            (
+                c.address.clone(),
+                format!(
+                    "`{}` has `prevent_destroy = true`, and this plan would {what}\n  = hint: set `prevent_destroy = false` and apply first if the deletion is really wanted",
+                    c.address
+                ),
+            )
+        })
+        .collect();
+    let mut plan = Plan {
         format_version: FORMAT_VERSION,
         blueprint: bp.name.clone(),
         blueprint_path: bp.path.display().to_string(),
@@ -170,12 +160,17 @@ pub fn plan(
         lineage: state.lineage.clone(),
         serial: state.serial,
         destroy: mode == Mode::Destroy,
+        summary: Summary::of(&changes),
         changes,
         forget,
-        errors,
+        errors: Vec::new(),
         notes,
-        summary,
+        refused: Vec::new(),
+    };
+    for (address, why) in protected {
+        plan.protect(&address, why);
     }
+    plan
 }
 
 /// What the planner knows when it reaches a resource: the state, the actions already
@@ -584,27 +579,42 @@ kms_key = "kms_key.data"
     }
 
     #[test]
-    fn prevent_destroy_blocks_destroy_and_survives_removal_from_the_blueprint() {
+    fn prevent_destroy_spares_in_destroy_and_fails_plans_that_delete() {
         let protected = BP.replace(
             "alias = \"alias/data\"",
             "alias = \"alias/data\"\nprevent_destroy = true",
         );
+        // Destroy leaves the key (one line), and deletes the bucket that only depends on it.
         let plan = check(
             &protected,
             |_, _| {},
             Mode::Destroy,
-            &[
-                ("kms_key.data", Action::Delete, &[]),
-                ("s3_bucket.raw", Action::Delete, &[]),
-            ],
+            &[("s3_bucket.raw", Action::Delete, &[])],
         );
-        assert_eq!(plan.errors.len(), 1);
-        assert!(plan.errors[0].contains("`kms_key.data` has `prevent_destroy = true`"));
-        // The recorded flag still protects the key once its block is deleted.
+        assert!(plan.errors.is_empty());
+        assert_eq!(plan.refused.len(), 1);
+        assert!(plan.refused[0].contains("`kms_key.data` has `prevent_destroy = true`"));
+        // A plan that deletes it fails whole; the recorded flag protects it even once its
+        // block is gone from the blueprint.
         let bp = blueprint(&protected);
         let (state, actual) = converged(&bp);
         let bare = blueprint("[blueprint]\nname = \"t\"\nregion = \"eu-west-1\"\n");
         assert_eq!(plan_errors(&bare, &state, &actual), 1);
+    }
+
+    #[test]
+    fn destroy_keeps_what_a_protected_resource_depends_on() {
+        let protected = BP.replace(
+            "kms_key = \"kms_key.data\"",
+            "kms_key = \"kms_key.data\"\nprevent_destroy = true",
+        );
+        let plan = check(&protected, |_, _| {}, Mode::Destroy, &[]);
+        assert_eq!(plan.refused.len(), 1);
+        assert!(
+            plan.notes
+                .iter()
+                .any(|n| n.contains("`kms_key.data` is kept too"))
+        );
     }
 
     fn plan_errors(bp: &Blueprint, state: &State, actual: &HashMap<String, Refreshed>) -> usize {

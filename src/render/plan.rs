@@ -29,6 +29,13 @@ pub fn render(plan: &Plan, style: Style) -> String {
     if !plan.notes.is_empty() {
         out.push('\n');
     }
+    if !plan.refused.is_empty() {
+        out.push_str("Protected, so not destroyed:\n");
+        for r in &plan.refused {
+            let _ = writeln!(out, "  {} {r}", style.paint(Color::Red, "refused:"));
+        }
+        out.push('\n');
+    }
     if plan.changes.is_empty() {
         if plan.forget.is_empty() {
             out.push_str("No changes. The infrastructure matches the blueprint.\n");
@@ -170,6 +177,7 @@ mod tests {
             changes,
             forget: vec![],
             errors: vec![],
+            refused: vec![],
             notes: vec![],
         }
     }

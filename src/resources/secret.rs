@@ -191,21 +191,53 @@ impl ResourceKind for Secret {
             .await
             .map_err(Failure::sdk("GetRandomPassword"))?;
         let key = str_attr(desired, "kms_key");
-        let out = sm
+        let name = str_attr(desired, "name");
+        let created = sm
             .create_secret()
-            .name(str_attr(desired, "name"))
+            .name(name)
             .description(str_attr(desired, "description"))
             .set_kms_key_id((!key.is_empty()).then(|| key.to_string()))
             .set_secret_string(initial.random_password().map(String::from))
             .set_tags(Some(secret_tags(desired)))
             .send()
-            .await
-            .map_err(Failure::sdk("CreateSecret"))?;
-        Ok(Created {
-            id: out.name().unwrap_or(str_attr(desired, "name")).to_string(),
-            arn: out.arn().map(String::from),
-            set: &["name", "description", "kms_key", "tags"],
-        })
+            .await;
+        match created {
+            Ok(out) => Ok(Created {
+                id: out.name().unwrap_or(name).to_string(),
+                arn: out.arn().map(String::from),
+                set: &["name", "description", "kms_key", "tags"],
+            }),
+            // The name is taken by a secret in its recovery window (destroyed earlier):
+            // restore it, and let update bring it to the blueprint.
+            Err(e)
+                if matches!(
+                    error_code(&e),
+                    Some("ResourceExistsException" | "InvalidRequestException")
+                ) =>
+            {
+                let existing = sm
+                    .describe_secret()
+                    .secret_id(name)
+                    .send()
+                    .await
+                    .map_err(Failure::sdk("DescribeSecret"))?;
+                if existing.deleted_date().is_none() {
+                    return Err(Failure::sdk("CreateSecret")(e));
+                }
+                let restored = sm
+                    .restore_secret()
+                    .secret_id(name)
+                    .send()
+                    .await
+                    .map_err(Failure::sdk("RestoreSecret"))?;
+                Ok(Created {
+                    id: name.to_string(),
+                    arn: restored.arn().or(existing.arn()).map(String::from),
+                    set: &["name"],
+                })
+            }
+            Err(e) => Err(Failure::sdk("CreateSecret")(e)),
+        }
     }
 
     async fn update(

@@ -475,28 +475,77 @@ async fn removal_deletes_destroy_empties_and_prevent_destroy_protects() {
     let processed = p.bucket("datalake-processed");
     assert!(s3.head_bucket().bucket(&processed).send().await.is_err());
 
-    // prevent_destroy refuses the whole destroy and changes nothing.
-    p.edit("[kms_key.data]", "[kms_key.data]\nprevent_destroy = true");
+    // A plan that would delete a protected resource fails whole and changes nothing.
+    p.edit(
+        "[iam_role.analyst]",
+        "[iam_role.analyst]\nprevent_destroy = true",
+    );
     p.rampart("apply", &["--auto-approve"]).expect(0);
+    let with_analyst = p.text();
+    let start = with_analyst.find("[iam_role.analyst]").unwrap();
+    let end = start
+        + with_analyst[start..]
+            .find("[iam_role.data_engineer]")
+            .unwrap();
+    std::fs::write(
+        p.blueprint(),
+        format!("{}{}", &with_analyst[..start], &with_analyst[end..]),
+    )
+    .unwrap();
     let serial = p.state()["serial"].as_u64().unwrap();
-    let err = p.rampart("destroy", &["--auto-approve"]).expect(1).stderr();
+    let err = p.rampart("plan", &[]).expect(1).stderr();
     assert!(
-        err.contains("`kms_key.data` has `prevent_destroy = true`"),
+        err.contains("`iam_role.analyst` has `prevent_destroy = true`"),
         "{err}"
     );
+    let err = p.rampart("apply", &["--auto-approve"]).expect(1).stderr();
     assert!(err.contains("nothing was changed"), "{err}");
     assert_eq!(p.state()["serial"].as_u64().unwrap(), serial);
+    std::fs::write(p.blueprint(), &with_analyst).unwrap();
+
+    // Destroy removes everything it may and refuses what is protected, one line each: the
+    // key with prevent_destroy, and the database with deletion protection (and its key).
+    p.edit("[kms_key.data]", "[kms_key.data]\nprevent_destroy = true");
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    let run = p.rampart("destroy", &["--auto-approve"]).expect(1);
+    let out = run.stdout();
+    assert_eq!(out.matches("refused:").count(), 3, "{out}");
+    assert!(
+        out.contains("`kms_key.data` has `prevent_destroy = true`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`rds_instance.analytics` cannot be deleted"),
+        "{out}"
+    );
+    assert!(out.contains("`kms_key.database` is kept too"), "{out}");
+    let left: Vec<String> = p.state()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        left,
+        vec![
+            "iam_role.analyst",
+            "kms_key.data",
+            "kms_key.database",
+            "rds_instance.analytics"
+        ]
+    );
     assert!(
         s3.head_bucket()
             .bucket(p.bucket("datalake-raw"))
             .send()
             .await
-            .is_ok()
+            .is_err()
     );
 
-    // Without the flag, destroy removes the buckets and schedules the keys for deletion.
+    // Without the flags, the rest goes too (apply first records them, bringing back what
+    // the blueprint still asks for).
     p.edit("prevent_destroy = true", "");
-    // The database protects itself too: that flag goes first, by an apply.
+    p.edit("prevent_destroy = true", "");
     p.edit("deletion_protection = true", "deletion_protection = false");
     p.rampart("apply", &["--auto-approve"]).expect(0);
     let state = p.state();
@@ -534,7 +583,7 @@ async fn removal_deletes_destroy_empties_and_prevent_destroy_protects() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_locked_bucket_holding_objects_stops_destroy_before_anything_changes() {
+async fn a_locked_bucket_holding_objects_is_refused_while_destroy_removes_the_rest() {
     let p = Project::new(
         "objlock",
         &format!(
@@ -552,17 +601,24 @@ async fn a_locked_bucket_holding_objects_stops_destroy_before_anything_changes()
         .send()
         .await
         .unwrap();
-    let serial = p.state()["serial"].as_u64().unwrap();
-    let err = p.rampart("destroy", &["--auto-approve"]).expect(1).stderr();
-    assert!(err.contains("`s3_bucket.vault` cannot be deleted"), "{err}");
-    assert!(err.contains("holds objects"), "{err}");
-    assert_eq!(p.state()["serial"].as_u64().unwrap(), serial);
+    // The plan says so before anything happens; the rest is destroyed, the vault stays.
+    let out = p.rampart("destroy", &["--auto-approve"]).expect(1).stdout();
+    assert!(out.contains("`s3_bucket.vault` cannot be deleted"), "{out}");
+    assert!(out.contains("holds objects"), "{out}");
+    let left: Vec<String> = p.state()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, vec!["s3_bucket.vault"]);
+    let s3 = s3().await;
     assert!(
-        s3().await
-            .head_bucket()
-            .bucket(p.bucket("a"))
+        s3.head_bucket()
+            .bucket(p.bucket("vault"))
             .send()
             .await
             .is_ok()
     );
+    assert!(s3.head_bucket().bucket(p.bucket("a")).send().await.is_err());
 }
