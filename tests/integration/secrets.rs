@@ -138,6 +138,38 @@ async fn a_secret_rotates_with_its_lambda_and_its_value_never_shows() {
             "the secret value appears in the {what}"
         );
     }
+    let bp = p.blueprint();
+    let logged = p
+        .command(&["plan", bp.to_str().unwrap()])
+        .env("RAMPART_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&logged.stderr).contains(&value),
+        "the value was logged"
+    );
+    p.rampart("plan", &["--detailed-exitcode"]).expect(0);
+
+    // Another rotation schedule is one update in place.
+    p.edit("rotation_days = 30", "rotation_days = 60");
+    let plan = p
+        .rampart("plan", &["--detailed-exitcode"])
+        .expect(2)
+        .stdout();
+    assert!(plan.contains("~ rotation_days = 30 -> 60"), "{plan}");
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    let described = sm
+        .describe_secret()
+        .secret_id(&secret_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described
+            .rotation_rules()
+            .and_then(|r| r.automatically_after_days()),
+        Some(60)
+    );
     p.rampart("plan", &["--detailed-exitcode"]).expect(0);
 
     // New code content is one update of the function, detected by its hash.
