@@ -11,7 +11,8 @@ use aws_sdk_cloudtrail::types::{DataResource, EventSelector, ReadWriteType, Tag}
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, str_attr, tags, tags_value,
+    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, names, stale_tags, str_attr, tags,
+    tags_value,
 };
 use crate::blueprint::Attrs;
 use crate::blueprint::schema::{Default, Field, Replace, Type};
@@ -121,19 +122,6 @@ pub(super) fn granted_trails(statements: &[Value]) -> Vec<String> {
     trails.sort();
     trails.dedup();
     trails
-}
-
-fn names(value: Option<&Value>) -> Vec<String> {
-    let mut list: Vec<String> = value
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    list.sort();
-    list
 }
 
 impl CloudTrail {
@@ -356,10 +344,9 @@ impl ResourceKind for CloudTrail {
         if changed("tags") {
             let arn = recorded.arn.clone().unwrap_or_else(|| name.to_string());
             let wanted = tags(desired);
-            let stale: Vec<Tag> = tags(before)
+            let stale: Vec<Tag> = stale_tags(before, &wanted)
                 .into_iter()
-                .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
-                .filter_map(|(k, _)| Tag::builder().key(k).build().ok())
+                .filter_map(|k| Tag::builder().key(k).build().ok())
                 .collect();
             if !stale.is_empty() {
                 ct.remove_tags()

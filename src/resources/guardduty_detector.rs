@@ -11,7 +11,8 @@ use aws_sdk_guardduty::types::{
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, str_attr, tags, tags_value,
+    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, names, stale_tags, str_attr, tags,
+    tags_value,
 };
 use crate::blueprint::schema::{Default, Field, Type};
 use crate::blueprint::{Attrs, Resource};
@@ -75,17 +76,6 @@ fn check_frequency(value: &str) -> Result<(), String> {
         "FIFTEEN_MINUTES" | "ONE_HOUR" | "SIX_HOURS" => Ok(()),
         _ => Err("the frequency is `FIFTEEN_MINUTES`, `ONE_HOUR` or `SIX_HOURS`".into()),
     }
-}
-
-fn names(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The full feature list to send: the wanted ones on, and `also_off` (what is on now but no
@@ -275,11 +265,7 @@ impl ResourceKind for GuardDutyDetector {
                 ctx.region, recorded.id
             );
             let wanted = tags(desired);
-            let stale: Vec<String> = tags(before)
-                .into_iter()
-                .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
-                .map(|(k, _)| k)
-                .collect();
+            let stale = stale_tags(before, &wanted);
             if !stale.is_empty() {
                 gd.untag_resource()
                     .resource_arn(&arn)

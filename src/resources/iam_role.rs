@@ -10,7 +10,9 @@ use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
 use serde_json::{Value, json};
 
-use super::{Created, Ctx, Failure, ResourceKind, error_code, str_attr, tags, tags_value};
+use super::{
+    Created, Ctx, Failure, ResourceKind, error_code, names, stale_tags, str_attr, tags, tags_value,
+};
 use crate::blueprint::schema::{Field, Replace, Type};
 use crate::blueprint::{Attrs, Resource};
 use crate::state::Recorded;
@@ -74,20 +76,6 @@ fn check_policy_arn(arn: &str) -> Result<(), String> {
     } else {
         Err("a managed policy is named by its ARN, `arn:aws:iam::ACCOUNT:policy/NAME` (`aws` for AWS managed)".into())
     }
-}
-
-fn names(value: Option<&Value>) -> Vec<String> {
-    let mut list: Vec<String> = value
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    list.sort();
-    list.dedup();
-    list
 }
 
 /// The trust policy for `principals`: services and IAM principals may call sts:AssumeRole.
@@ -372,11 +360,7 @@ impl ResourceKind for IamRole {
         }
         if changed("tags") {
             let wanted = tags(desired);
-            let stale: Vec<String> = tags(before)
-                .into_iter()
-                .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
-                .map(|(k, _)| k)
-                .collect();
+            let stale = stale_tags(before, &wanted);
             if !stale.is_empty() {
                 iam.untag_role()
                     .role_name(name)

@@ -9,8 +9,8 @@ use aws_sdk_kms::types::{KeyState, Tag};
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, bool_attr, cloudtrail, error_code, int_attr, referrers,
-    str_attr, tags, tags_value,
+    Created, Ctx, Failure, ResourceKind, bool_attr, cloudtrail, error_code, int_attr, names,
+    referrers, stale_tags, str_attr, tags, tags_value,
 };
 use crate::blueprint::Attrs;
 use crate::blueprint::schema::{Default, Field, Type};
@@ -86,17 +86,6 @@ fn default_policy(account: &str) -> Value {
             "Resource": "*"
         }]
     })
-}
-
-fn names(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The key policy rampart writes: the blueprint's `policy` (else KMS's default), plus
@@ -414,11 +403,7 @@ impl ResourceKind for KmsKey {
         }
         if changed("tags") {
             let wanted = tags(desired);
-            let stale: Vec<String> = tags(before)
-                .into_iter()
-                .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
-                .map(|(k, _)| k)
-                .collect();
+            let stale = stale_tags(before, &wanted);
             if !stale.is_empty() {
                 kms.untag_resource()
                     .key_id(id)

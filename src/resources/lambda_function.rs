@@ -16,8 +16,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, int_attr, referrers, str_attr,
-    tags, tags_value,
+    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, int_attr, referrers, stale_tags,
+    str_attr, tags, tags_value,
 };
 use crate::blueprint::schema::{Default, Field, Replace, Type};
 use crate::blueprint::{Attrs, Blueprint, Resource};
@@ -475,11 +475,7 @@ impl ResourceKind for LambdaFunction {
         if changed("tags") {
             let arn = recorded.arn.clone().unwrap_or_else(|| name.to_string());
             let wanted = tags(desired);
-            let stale: Vec<String> = tags(before)
-                .into_iter()
-                .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
-                .map(|(k, _)| k)
-                .collect();
+            let stale = stale_tags(before, &wanted);
             if !stale.is_empty() {
                 lambda
                     .untag_resource()

@@ -231,6 +231,30 @@ pub fn referrers(blueprint: &Blueprint, kind: &str, field: &str, address: &str) 
     names
 }
 
+/// A list of names (features, principals, ARNs) as sorted, distinct strings.
+pub fn names(value: Option<&Value>) -> Vec<String> {
+    let mut list: Vec<String> = value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    list.sort();
+    list.dedup();
+    list
+}
+
+/// The tag keys `before` has that `wanted` no longer does: what an update must remove.
+pub fn stale_tags(before: &Attrs, wanted: &[(String, String)]) -> Vec<String> {
+    tags(before)
+        .into_iter()
+        .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
+        .map(|(k, _)| k)
+        .collect()
+}
+
 /// A string attribute, or "" when absent.
 pub fn str_attr<'a>(attrs: &'a Attrs, name: &str) -> &'a str {
     attrs.get(name).and_then(Value::as_str).unwrap_or("")

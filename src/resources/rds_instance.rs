@@ -11,8 +11,8 @@ use aws_sdk_rds::types::{ApplyMethod, CloudwatchLogsExportConfiguration, Paramet
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, DeletionCheck, Failure, ResourceKind, bool_attr, error_code, int_attr, str_attr,
-    tags, tags_value,
+    Created, Ctx, DeletionCheck, Failure, ResourceKind, bool_attr, error_code, int_attr, names,
+    stale_tags, str_attr, tags, tags_value,
 };
 use crate::blueprint::schema::{Default, Field, Replace, Type};
 use crate::blueprint::{Attrs, Resource};
@@ -182,19 +182,6 @@ fn rds_tags(attrs: &Attrs) -> Vec<Tag> {
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
-}
-
-fn names(value: Option<&Value>) -> Vec<String> {
-    let mut list: Vec<String> = value
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    list.sort();
-    list
 }
 
 fn int32(attrs: &Attrs, name: &str) -> Option<i32> {
@@ -529,11 +516,7 @@ impl ResourceKind for RdsInstance {
         if changed("tags") {
             let arn = recorded.arn.clone().unwrap_or_else(|| id.to_string());
             let wanted = tags(desired);
-            let stale: Vec<String> = tags(before)
-                .into_iter()
-                .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
-                .map(|(k, _)| k)
-                .collect();
+            let stale = stale_tags(before, &wanted);
             if !stale.is_empty() {
                 rds.remove_tags_from_resource()
                     .resource_name(&arn)

@@ -21,7 +21,7 @@ use aws_sdk_s3::types::{
 use serde_json::{Value, json};
 
 use super::{
-    Created, Ctx, DeletionCheck, Failure, ResourceKind, bool_attr, cloudtrail, error_code,
+    Created, Ctx, DeletionCheck, Failure, ResourceKind, bool_attr, cloudtrail, error_code, names,
     referrers, str_attr, tags,
 };
 use crate::blueprint::schema::{Default, Field, Replace, Type};
@@ -171,8 +171,8 @@ pub fn check_bucket_name(name: &str) -> Result<(), String> {
 /// two grants for the trails of `cloudtrail_delivery_from` (in `account`). `None` when none
 /// applies and the bucket should have no policy.
 fn bucket_policy(bucket: &str, desired: &Attrs, account: &str) -> Option<Value> {
-    let log_sources = string_list(desired.get("log_delivery_from"));
-    let trails = string_list(desired.get("cloudtrail_delivery_from"));
+    let log_sources = names(desired.get("log_delivery_from"));
+    let trails = names(desired.get("cloudtrail_delivery_from"));
     let mut statements = Vec::new();
     if bool_attr(desired, "require_tls") {
         statements.push(json!({
@@ -245,17 +245,6 @@ fn log_sources_in(policy: &Value) -> Vec<String> {
     sources.sort();
     sources.dedup();
     sources
-}
-
-fn string_list(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A policy's statements: IAM allows one statement object in place of a list.
@@ -360,8 +349,7 @@ impl S3Bucket {
             }
             "require_tls" | "log_delivery_from" | "cloudtrail_delivery_from" => {
                 // CloudTrail's grants name the account; ask STS only when there are any.
-                let account = match string_list(desired.get("cloudtrail_delivery_from")).is_empty()
-                {
+                let account = match names(desired.get("cloudtrail_delivery_from")).is_empty() {
                     true => String::new(),
                     false => ctx
                         .aws

@@ -10,7 +10,8 @@ use aws_sdk_secretsmanager::types::{RotationRulesType, Tag};
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, error_code, int_attr, str_attr, tags, tags_value,
+    Created, Ctx, Failure, ResourceKind, error_code, int_attr, stale_tags, str_attr, tags,
+    tags_value,
 };
 use crate::blueprint::Attrs;
 use crate::blueprint::schema::{Default, Field, Replace, Type};
@@ -270,11 +271,7 @@ impl ResourceKind for Secret {
         }
         if changed("tags") {
             let wanted = tags(desired);
-            let stale: Vec<String> = tags(before)
-                .into_iter()
-                .filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k))
-                .map(|(k, _)| k)
-                .collect();
+            let stale = stale_tags(before, &wanted);
             if !stale.is_empty() {
                 sm.untag_resource()
                     .secret_id(id)
