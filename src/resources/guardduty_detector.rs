@@ -78,8 +78,8 @@ fn check_frequency(value: &str) -> Result<(), String> {
     }
 }
 
-/// The full feature list to send: the wanted ones on, and `also_off` (what is on now but no
-/// longer wanted) off. Complete, because some endpoints replace the list rather than merge it.
+/// The full feature list to send: the wanted ones on, and `also_off` (what may be on but is
+/// not wanted) off. Complete, because some endpoints replace the list rather than merge it.
 fn feature_configs(wanted: &[String], also_off: &[String]) -> Vec<DetectorFeatureConfiguration> {
     let on = wanted.iter().map(|f| (f, FeatureStatus::Enabled));
     let off = also_off
@@ -156,11 +156,14 @@ impl ResourceKind for GuardDutyDetector {
             }
             Err(e) => return Err(Failure::sdk("GetDetector")(e)),
         };
+        // GuardDuty also reports its foundational sources (CLOUD_TRAIL, DNS_LOGS, FLOW_LOGS),
+        // which are always on and not features one sets: only those of FEATURES count.
         let mut features: Vec<String> = out
             .features()
             .iter()
             .filter(|f| f.status() == Some(&FeatureStatus::Enabled))
             .filter_map(|f| f.name().map(|n| n.as_str().to_string()))
+            .filter(|n| FEATURES.contains(&n.as_str()))
             .collect();
         features.sort();
         let mut attrs = Attrs::new();
@@ -208,7 +211,16 @@ impl ResourceKind for GuardDutyDetector {
                 desired,
                 "finding_publishing_frequency",
             )))
-            .set_features(Some(feature_configs(&names(desired.get("features")), &[])));
+            // Every feature said, on or off: otherwise AWS's defaults differ from the blueprint.
+            .set_features(Some(feature_configs(
+                &names(desired.get("features")),
+                // The superseded EKS-only monitoring may not be named beside its successor.
+                &FEATURES
+                    .iter()
+                    .filter(|f| **f != "EKS_RUNTIME_MONITORING")
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>(),
+            )));
         for (k, v) in tags(desired) {
             req = req.tags(k, v);
         }

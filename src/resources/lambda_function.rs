@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
 use base64::Engine;
@@ -108,17 +110,24 @@ fn check_runtime(runtime: &str) -> Result<(), String> {
 
 /// Whether an environment value looks like a credential rather than a setting.
 fn looks_secret(key: &str, value: &str) -> bool {
+    // By word of the name, so `OPENAI_KEY` and `DB_PASS` count and `AUTHOR` does not.
     let key = key.to_ascii_uppercase();
-    let named = [
+    let words = [
         "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PWD",
         "SECRET",
         "TOKEN",
-        "PRIVATE_KEY",
-        "API_KEY",
-        "ACCESS_KEY",
-    ]
-    .iter()
-    .any(|w| key.contains(w));
+        "KEY",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "AUTH",
+        "APIKEY",
+    ];
+    let named = key
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| words.contains(&w));
     // A name that says secret may still hold a pointer to one (an ARN or a secret's name).
     let pointer = value.starts_with("arn:aws:") || value.is_empty();
     let shaped = value.starts_with("AKIA") && value.len() == 20
@@ -238,6 +247,32 @@ impl LambdaFunction {
         }
         Ok(())
     }
+}
+
+/// How long a function may take to become active or finish an update.
+const LAMBDA_WAIT: Duration = Duration::from_secs(300);
+
+/// Waits until the function can be invoked (after create) or changed again (after an update).
+async fn wait_ready(ctx: &Ctx<'_>, name: &str, created: bool) -> Result<(), Failure> {
+    let lambda = ctx.aws.lambda(ctx.region);
+    let waited = if created {
+        lambda
+            .wait_until_function_active_v2()
+            .function_name(name)
+            .wait(LAMBDA_WAIT)
+            .await
+            .map(|_| ())
+            .map_err(|e| DisplayErrorContext(&e).to_string())
+    } else {
+        lambda
+            .wait_until_function_updated_v2()
+            .function_name(name)
+            .wait(LAMBDA_WAIT)
+            .await
+            .map(|_| ())
+            .map_err(|e| DisplayErrorContext(&e).to_string())
+    };
+    waited.map_err(|e| Failure::new("wait for the function", e))
 }
 
 /// Retries `call` while Lambda is busy with a previous update of the function, or while a
@@ -403,6 +438,13 @@ impl ResourceKind for LambdaFunction {
             async move { req.send().await.map_err(Failure::sdk("CreateFunction")) }
         })
         .await?;
+        // A secret's rotation invokes it right away: it must be active first.
+        wait_ready(
+            ctx,
+            out.function_name().unwrap_or(str_attr(desired, "name")),
+            true,
+        )
+        .await?;
         Ok(Created {
             id: out
                 .function_name()
@@ -444,6 +486,7 @@ impl ResourceKind for LambdaFunction {
                 async move { req.send().await.map_err(Failure::sdk("UpdateFunctionCode")) }
             })
             .await?;
+            wait_ready(ctx, name, false).await?;
         }
         if [
             "runtime",
@@ -471,6 +514,7 @@ impl ResourceKind for LambdaFunction {
                 }
             })
             .await?;
+            wait_ready(ctx, name, false).await?;
         }
         if changed("tags") {
             let arn = recorded.arn.clone().unwrap_or_else(|| name.to_string());
@@ -542,5 +586,9 @@ mod tests {
             "arn:aws:secretsmanager:eu-west-1:1:secret:x"
         ));
         assert!(!looks_secret("LOG_LEVEL", "info"));
+        assert!(looks_secret("OPENAI_KEY", "abc"));
+        assert!(looks_secret("DB_PASS", "abc"));
+        assert!(looks_secret("GITHUB_CREDENTIALS", "abc"));
+        assert!(!looks_secret("AUTHOR", "jane"));
     }
 }

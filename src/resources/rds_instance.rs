@@ -7,6 +7,10 @@
 //! that group.
 
 use async_trait::async_trait;
+use std::time::Duration;
+
+use aws_sdk_rds::client::Waiters;
+use aws_sdk_rds::error::DisplayErrorContext;
 use aws_sdk_rds::types::{ApplyMethod, CloudwatchLogsExportConfiguration, Parameter, Tag};
 use serde_json::Value;
 
@@ -173,6 +177,19 @@ fn family(engine: &str, version: &str) -> String {
     }
 }
 
+/// Whether the `actual` engine version satisfies the blueprint's `wanted` one.
+fn version_meets(actual: &str, wanted: &str, minor_upgrades: bool) -> bool {
+    if wanted.is_empty() {
+        return false;
+    }
+    if actual == wanted || actual.starts_with(&format!("{wanted}.")) {
+        return true;
+    }
+    let parts = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    let (a, w) = (parts(actual), parts(wanted));
+    minor_upgrades && a.first() == w.first() && a >= w
+}
+
 fn group_name(identifier: &str) -> String {
     format!("{identifier}-rampart")
 }
@@ -188,7 +205,22 @@ fn int32(attrs: &Attrs, name: &str) -> Option<i32> {
     int_attr(attrs, name).and_then(|v| i32::try_from(v).ok())
 }
 
+/// How long an instance may take to become available or to go (RDS takes minutes).
+const RDS_WAIT: Duration = Duration::from_secs(3600);
+
 impl RdsInstance {
+    /// RDS refuses changes to an instance that is still creating or modifying: wait first.
+    async fn wait_available(&self, ctx: &Ctx<'_>, id: &str) -> Result<(), Failure> {
+        ctx.aws
+            .rds(ctx.region)
+            .wait_until_db_instance_available()
+            .db_instance_identifier(id)
+            .wait(RDS_WAIT)
+            .await
+            .map_err(|e| Failure::new("wait for available", DisplayErrorContext(&e).to_string()))?;
+        Ok(())
+    }
+
     async fn set_tls(&self, ctx: &Ctx<'_>, desired: &Attrs) -> Result<(), Failure> {
         let engine = str_attr(desired, "engine");
         let value = if bool_attr(desired, "force_tls") {
@@ -305,10 +337,12 @@ impl ResourceKind for RdsInstance {
         let mut attrs = Attrs::new();
         attrs.insert("identifier".into(), Value::from(recorded.id.as_str()));
         attrs.insert("engine".into(), Value::from(engine.as_str()));
-        // A major version in the blueprint is met by any minor version of it.
+        // A major version in the blueprint is met by any minor version of it, and with minor
+        // upgrades on, by any newer minor version RDS moved the instance to.
         let actual = db.engine_version().unwrap_or("");
         let wanted = desired.map(|d| str_attr(d, "engine_version")).unwrap_or("");
-        let version = if !wanted.is_empty() && actual.starts_with(&format!("{wanted}.")) {
+        let upgrades = desired.is_some_and(|d| bool_attr(d, "auto_minor_version_upgrade"));
+        let version = if version_meets(actual, wanted, upgrades) {
             wanted
         } else {
             actual
@@ -409,6 +443,7 @@ impl ResourceKind for RdsInstance {
             .send()
             .await
             .map_err(Failure::sdk("CreateDBInstance"))?;
+        self.wait_available(ctx, id).await?;
         Ok(Created {
             id: id.to_string(),
             arn: out
@@ -509,6 +544,7 @@ impl ResourceKind for RdsInstance {
                 .set_auto_minor_version_upgrade(flag("auto_minor_version_upgrade"))
                 .set_copy_tags_to_snapshot(flag("copy_tags_to_snapshot"));
             req.send().await.map_err(Failure::sdk("ModifyDBInstance"))?;
+            self.wait_available(ctx, id).await?;
         }
         if changed("force_tls") {
             self.set_tls(ctx, desired).await?;
@@ -552,6 +588,13 @@ impl ResourceKind for RdsInstance {
             Err(e) if error_code(&e) == Some("DBInstanceNotFound") => {}
             Err(e) => return Err(Failure::sdk("DeleteDBInstance")(e)),
         }
+        // Gone for good (final snapshot taken) before its parameter group, and before the
+        // key it depends on, may go.
+        rds.wait_until_db_instance_deleted()
+            .db_instance_identifier(id)
+            .wait(RDS_WAIT)
+            .await
+            .map_err(|e| Failure::new("wait for deleted", DisplayErrorContext(&e).to_string()))?;
         match rds
             .delete_db_parameter_group()
             .db_parameter_group_name(group_name(id))
@@ -595,6 +638,16 @@ mod tests {
         assert!(check_master_username("Admin").is_err());
         assert!(check_master_username("platform_owner").is_ok());
         assert!(check_master_username("9lives").is_err());
+    }
+
+    #[test]
+    fn newer_minor_versions_meet_the_blueprint_only_with_minor_upgrades() {
+        assert!(version_meets("16.4", "16.4", false));
+        assert!(version_meets("16.4", "16", false));
+        assert!(version_meets("16.6", "16.4", true));
+        assert!(!version_meets("16.6", "16.4", false));
+        assert!(!version_meets("17.1", "16.4", true));
+        assert!(!version_meets("16.2", "16.4", true));
     }
 
     #[test]

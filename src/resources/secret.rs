@@ -185,9 +185,11 @@ impl ResourceKind for Secret {
 
     async fn create(&self, ctx: &Ctx<'_>, desired: &Attrs) -> Result<Created, Failure> {
         let sm = ctx.aws.secrets(ctx.region);
+        // The same shape the shipped rotation function makes: 48 letters and digits.
         let initial = sm
             .get_random_password()
-            .password_length(40)
+            .password_length(48)
+            .exclude_punctuation(true)
             .send()
             .await
             .map_err(Failure::sdk("GetRandomPassword"))?;

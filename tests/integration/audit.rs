@@ -250,6 +250,20 @@ async fn the_example_passes_a_cis_and_fsbp_audit() {
         detectors.len() == 2,
         "not one detector per listed region",
     );
+    // Asked of GuardDuty itself, not of rampart's state: exactly one detector per region.
+    for d in &detectors {
+        let region = d["region"].as_str().unwrap();
+        let gd = aws_sdk_guardduty::Client::new(&sdk_config_in(region).await);
+        let listed = gd.list_detectors().send().await.unwrap();
+        audit.check(
+            "GuardDuty.1",
+            listed.detector_ids().len() == 1,
+            format!(
+                "{} detectors in {region}, not one",
+                listed.detector_ids().len()
+            ),
+        );
+    }
     for d in detectors {
         let region = d["region"].as_str().unwrap();
         let gd = aws_sdk_guardduty::Client::new(&sdk_config_in(region).await);

@@ -2,7 +2,8 @@
 
 Secrets Manager invokes this function with {"Step", "SecretId", "ClientRequestToken"}:
 
-- createSecret: make a new random key and store it as the AWSPENDING version.
+- createSecret: make a new random key and store it as the AWSPENDING version, in the shape the
+                current value has: a plain string, or JSON with the key under "api_key".
 - setSecret:    hand the new key to the service that accepts it (a hook: see `publish`).
 - testSecret:   check that the pending key is well formed (and accepted, once `publish` is real).
 - finishSecret: move AWSCURRENT to the pending version; the old one becomes AWSPREVIOUS.
@@ -59,10 +60,11 @@ def create_secret(client, secret_id, token, _stages):
     except client.exceptions.ResourceNotFoundException:
         pass
     key = client.get_random_password(PasswordLength=KEY_LENGTH, ExcludePunctuation=True)
+    current = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
     client.put_secret_value(
         SecretId=secret_id,
         ClientRequestToken=token,
-        SecretString=json.dumps({"api_key": key["RandomPassword"]}),
+        SecretString=reshape(current["SecretString"], key["RandomPassword"]),
         VersionStages=["AWSPENDING"],
     )
 
@@ -88,9 +90,29 @@ def finish_secret(client, secret_id, token, stages):
     )
 
 
+def reshape(current, key):
+    """The new key in the shape of the current value, so consumers never see the format change."""
+    try:
+        document = json.loads(current)
+    except ValueError:
+        return key
+    if isinstance(document, dict):
+        document["api_key"] = key
+        return json.dumps(document)
+    return key
+
+
+def key_of(value):
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return value
+    return document.get("api_key", "") if isinstance(document, dict) else value
+
+
 def pending_key(client, secret_id, token):
     value = client.get_secret_value(SecretId=secret_id, VersionId=token, VersionStage="AWSPENDING")
-    return json.loads(value["SecretString"])["api_key"]
+    return key_of(value["SecretString"])
 
 
 def publish(secret_id, _key):
