@@ -212,6 +212,7 @@ impl Walker<'_> {
             }
         }
         self.check_references(&resources);
+        self.check_regions(&resources, &spans, home);
         self.check_unique(&resources, &spans);
         for r in &resources {
             for (field, message, hint) in resources::kind(r.kind)?.validate(r, &resources) {
@@ -640,6 +641,60 @@ impl Walker<'_> {
         }
     }
 
+    /// A reference between regional resources stays in one region (a bucket's key, its log
+    /// target, a database's key): AWS refuses the rest. IAM is global, and CloudTrail may
+    /// deliver to a bucket elsewhere.
+    fn check_regions(
+        &mut self,
+        resources: &[Resource],
+        spans: &HashMap<(String, String), Range<usize>>,
+        home: &str,
+    ) {
+        let region_of = |r: &Resource| r.region.clone().unwrap_or_else(|| home.to_string());
+        let by_address: HashMap<&str, &Resource> =
+            resources.iter().map(|r| (r.address.as_str(), r)).collect();
+        for r in resources {
+            let Some(kind) = resources::kind(r.kind).filter(|k| !k.global()) else {
+                continue;
+            };
+            for field in kind.schema() {
+                let targets: Vec<&str> = match (field.ty, r.attrs.get(field.name)) {
+                    (Type::Ref(_), Some(Value::String(t))) => vec![t.as_str()],
+                    (Type::RefList(Some(_)), Some(Value::Array(ts))) => {
+                        ts.iter().filter_map(Value::as_str).collect()
+                    }
+                    _ => continue,
+                };
+                if r.kind == "cloudtrail" && field.name == "bucket" {
+                    continue;
+                }
+                for t in targets {
+                    let Some(target) = by_address.get(t) else {
+                        continue;
+                    };
+                    if resources::kind(target.kind).is_some_and(|k| k.global()) {
+                        continue;
+                    }
+                    let (here, there) = (region_of(r), region_of(target));
+                    if here != there {
+                        let span = spans
+                            .get(&(r.address.clone(), field.name.to_string()))
+                            .cloned()
+                            .unwrap_or(0..0);
+                        self.diags.error_hint(
+                            &span,
+                            format!(
+                                "`{}` in `{}` ({here}) refers to `{t}` in {there}; AWS needs both in one region",
+                                field.name, r.address
+                            ),
+                            "give both the same `region`",
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Values marked unique (bucket names, aliases) may appear only once per kind.
     fn check_unique(
         &mut self,
@@ -961,6 +1016,23 @@ mod tests {
             errs.iter().any(|e| e.contains("reserved for rampart")),
             "{errs:#?}"
         );
+    }
+
+    #[test]
+    fn references_across_regions_are_refused() {
+        let src = format!(
+            "{HEAD}[kms_key.k]\n[s3_bucket.far]\nname = \"far-bucket\"\nregion = \"eu-central-1\"\nkms_key = \"kms_key.k\"\n"
+        );
+        let errs = errors(&src);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("refers to `kms_key.k` in eu-west-1")),
+            "{errs:#?}"
+        );
+        let same = format!(
+            "{HEAD}[kms_key.k]\nregion = \"eu-central-1\"\n[s3_bucket.far]\nname = \"far-bucket\"\nregion = \"eu-central-1\"\nkms_key = \"kms_key.k\"\n"
+        );
+        assert!(errors(&same).is_empty());
     }
 
     #[test]
