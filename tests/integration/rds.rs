@@ -118,7 +118,26 @@ async fn a_hardened_database_is_created_kept_and_protected() {
         "multi_az = true",
         "multi_az = true\ndeletion_protection = false",
     );
+    let plan = p
+        .rampart("plan", &["--detailed-exitcode"])
+        .expect(2)
+        .stdout();
+    assert!(
+        plan.contains("~ deletion_protection = true -> false"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete."),
+        "{plan}"
+    );
     p.rampart("apply", &["--auto-approve"]).expect(0);
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.db_instances()[0].deletion_protection(), Some(false));
     p.rampart("destroy", &["--auto-approve"]).expect(0);
     assert!(
         rds.describe_db_instances()
