@@ -189,10 +189,6 @@ impl ResourceKind for CloudTrail {
         SCHEMA
     }
 
-    fn reference(&self, recorded: &Recorded) -> Value {
-        Value::String(recorded.arn.clone().unwrap_or_else(|| recorded.id.clone()))
-    }
-
     async fn read(
         &self,
         ctx: &Ctx<'_>,

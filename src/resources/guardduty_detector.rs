@@ -128,10 +128,6 @@ impl ResourceKind for GuardDutyDetector {
         Vec::new()
     }
 
-    fn reference(&self, recorded: &Recorded) -> Value {
-        Value::String(recorded.id.clone())
-    }
-
     async fn read(
         &self,
         ctx: &Ctx<'_>,

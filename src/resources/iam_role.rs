@@ -188,10 +188,6 @@ impl ResourceKind for IamRole {
             .collect()
     }
 
-    fn reference(&self, recorded: &Recorded) -> Value {
-        Value::String(recorded.arn.clone().unwrap_or_else(|| recorded.id.clone()))
-    }
-
     async fn read(
         &self,
         ctx: &Ctx<'_>,

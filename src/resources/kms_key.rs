@@ -206,10 +206,6 @@ impl ResourceKind for KmsKey {
         SCHEMA
     }
 
-    fn reference(&self, recorded: &Recorded) -> Value {
-        Value::String(recorded.arn.clone().unwrap_or_else(|| recorded.id.clone()))
-    }
-
     /// A key that trails encrypt with grants CloudTrail exactly that, for exactly them.
     fn derive(&self, address: &str, blueprint: &crate::blueprint::Blueprint) -> Attrs {
         let trails = referrers(blueprint, "cloudtrail", "kms_key", address);

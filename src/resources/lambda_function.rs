@@ -344,10 +344,6 @@ impl ResourceKind for LambdaFunction {
             .collect()
     }
 
-    fn reference(&self, recorded: &Recorded) -> Value {
-        Value::String(recorded.arn.clone().unwrap_or_else(|| recorded.id.clone()))
-    }
-
     fn derive(&self, address: &str, blueprint: &Blueprint) -> Attrs {
         let rotates = !referrers(blueprint, "secret", "rotation_lambda", address).is_empty();
         Attrs::from([("rotation_permission".to_string(), Value::Bool(rotates))])

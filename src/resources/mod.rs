@@ -141,8 +141,11 @@ pub trait ResourceKind: Send + Sync {
         Vec::new()
     }
 
-    /// What a reference to this resource resolves to: a key's ARN, a bucket's name.
-    fn reference(&self, recorded: &Recorded) -> Value;
+    /// What a reference to this resource resolves to: its ARN where it has one (keys, roles,
+    /// functions), else its id; buckets answer their name.
+    fn reference(&self, recorded: &Recorded) -> Value {
+        Value::String(recorded.arn.clone().unwrap_or_else(|| recorded.id.clone()))
+    }
 
     /// Whether the kind is global (IAM): no region applies, so none can change.
     fn global(&self) -> bool {

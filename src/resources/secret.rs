@@ -116,10 +116,6 @@ impl ResourceKind for Secret {
         SCHEMA
     }
 
-    fn reference(&self, recorded: &Recorded) -> Value {
-        Value::String(recorded.arn.clone().unwrap_or_else(|| recorded.id.clone()))
-    }
-
     async fn read(
         &self,
         ctx: &Ctx<'_>,

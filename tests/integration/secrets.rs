@@ -1,7 +1,7 @@
 //! `lambda_function` and `secret`: a rotation function, deployed from code beside the
 //! blueprint, rotating an API-key secret encrypted with a customer key.
 
-use crate::support::{Project, repo};
+use crate::support::{Project, copy_dir, repo};
 
 async fn config() -> aws_config::SdkConfig {
     crate::support::sdk_config().await
@@ -44,13 +44,10 @@ rotation_days = 30
 /// A project with the blueprint and a copy of the rotation function's code beside it.
 pub fn project(tag: &str) -> Project {
     let p = Project::new(tag, BLUEPRINT);
-    let code = p.dir.path().join("lambda/rotate_api_key");
-    std::fs::create_dir_all(&code).unwrap();
-    std::fs::copy(
-        repo().join("blueprints/lambda/rotate_api_key/index.py"),
-        code.join("index.py"),
-    )
-    .unwrap();
+    copy_dir(
+        &repo().join("blueprints/lambda"),
+        &p.dir.path().join("lambda"),
+    );
     p
 }
 

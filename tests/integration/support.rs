@@ -244,7 +244,8 @@ impl Project {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a directory tree (the example's Lambda code beside a test's blueprint).
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create a directory");
     for entry in std::fs::read_dir(from).expect("read a directory") {
         let entry = entry.expect("read a directory entry");
