@@ -7,6 +7,7 @@
 //! - [`aws`]: SDK configuration and shared clients.
 //! - [`plan`]: actions, attribute diff, the pure planner.
 //! - [`apply`]: the executor and its progress reporter trait.
+//! - [`drift`]: findings, severities, the drift report and the read-only IAM policy.
 //! - [`state`]: the versioned state format and its backends.
 //! - [`render`]: everything shown to users.
 //! - [`cli`]: the command line.
@@ -15,6 +16,7 @@ pub mod apply;
 pub mod aws;
 pub mod blueprint;
 pub mod cli;
+pub mod drift;
 pub mod graph;
 pub mod plan;
 pub mod render;

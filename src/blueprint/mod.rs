@@ -31,6 +31,8 @@ pub struct Blueprint {
     pub regions: Vec<String>,
     pub tags: BTreeMap<String, String>,
     pub state_path: Option<PathBuf>,
+    /// `[drift] ignore`: `KIND:PATTERN` of resources drift counts as ignored.
+    pub drift_ignore: Vec<String>,
     pub resources: Vec<Resource>,
 }
 

@@ -15,7 +15,7 @@ use super::{Attrs, Blueprint, Resource, split_address};
 use crate::graph;
 use crate::resources;
 
-const SECTIONS: [&str; 3] = ["blueprint", "tags", "state"];
+const SECTIONS: [&str; 4] = ["blueprint", "tags", "state", "drift"];
 
 const BLUEPRINT_FIELDS: &[Field] = &[
     Field::optional(
@@ -41,6 +41,12 @@ const STATE_FIELDS: &[Field] = &[Field::optional(
     "path",
     Type::Str(None),
     "local state file, relative to the current directory",
+)];
+
+const DRIFT_FIELDS: &[Field] = &[Field::optional(
+    "ignore",
+    Type::StrList(Some(check_ignore_pattern)),
+    "`KIND:PATTERN` of resources drift does not report (counted as ignored)",
 )];
 
 /// Fields every resource takes besides those of its kind.
@@ -128,6 +134,7 @@ impl Walker<'_> {
         let mut header = None;
         let mut tags = BTreeMap::new();
         let mut state_path = None;
+        let mut drift_ignore = Vec::new();
         let mut resources = Vec::new();
         let mut spans = HashMap::new();
 
@@ -144,6 +151,20 @@ impl Walker<'_> {
                 "state" => {
                     if let Some(t) = self.table(STATE_FIELDS, value, "[state]") {
                         state_path = t.get("path").and_then(Value::as_str).map(PathBuf::from);
+                    }
+                }
+                "drift" => {
+                    if let Some(t) = self.table(DRIFT_FIELDS, value, "[drift]") {
+                        drift_ignore = t
+                            .get("ignore")
+                            .and_then(Value::as_array)
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(String::from)
+                                    .collect()
+                            })
+                            .unwrap_or_default();
                     }
                 }
                 _ => match resources::kind(name) {
@@ -265,6 +286,7 @@ impl Walker<'_> {
                 .unwrap_or_default(),
             tags,
             state_path,
+            drift_ignore,
             resources,
         })
     }
@@ -898,6 +920,22 @@ pub fn check_region(region: &str) -> Result<(), String> {
     } else {
         Err("not an AWS region name like `eu-west-1`".into())
     }
+}
+
+/// `KIND:PATTERN`: a known kind and a glob (`*`, `?`, `[...]`) over physical names.
+fn check_ignore_pattern(pattern: &str) -> Result<(), String> {
+    let Some((kind, glob)) = pattern.split_once(':') else {
+        return Err("write `KIND:PATTERN`, like `s3_bucket:cdk-*`".into());
+    };
+    if resources::kind(kind).is_none() {
+        return Err(format!(
+            "`{kind}` is not a resource kind; kinds are {}",
+            resources::kind_names().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    glob::Pattern::new(glob)
+        .map(|_| ())
+        .map_err(|e| format!("`{glob}` is not a valid pattern: {e}"))
 }
 
 fn check_account_id(id: &str) -> Result<(), String> {

@@ -139,6 +139,98 @@ pub enum Source {
     Local,
 }
 
+/// The security control a field is, and which way of changing it weakens it. Drift reports a
+/// weakening as critical, and an unmanaged resource is checked against the secure end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// `true` is secure (encryption on, logging on, rotation on).
+    On,
+    /// `false` is secure (publicly accessible).
+    Off,
+    /// A number that must not fall: what is expected, and at least `secure` for unmanaged
+    /// resources (backup retention).
+    AtLeast { secure: i64 },
+    /// A number that must not grow: at most `secure` for unmanaged resources (rotation period).
+    AtMost { secure: i64 },
+    /// The customer-managed key that encrypts it: any change is critical, and an unmanaged
+    /// resource without a key of its own is a problem.
+    Key,
+    /// A value whose removal switches the control off (a secret's rotation function).
+    Present,
+    /// A list whose expected members must all stay (GuardDuty protections, log grants).
+    Includes,
+    /// A document that grants access (key policy, role trust): any change is critical.
+    Grants,
+}
+
+impl Control {
+    /// Whether `actual` is weaker than `expected` (`None`: known only after apply).
+    pub fn weakened(self, expected: Option<&Value>, actual: &Value) -> bool {
+        let Some(expected) = expected else {
+            return matches!(self, Control::Key | Control::Grants);
+        };
+        let numbers = (expected.as_i64(), actual.as_i64());
+        match self {
+            Control::On => expected == &Value::Bool(true) && actual != &Value::Bool(true),
+            Control::Off => expected == &Value::Bool(false) && actual != &Value::Bool(false),
+            Control::AtLeast { .. } => match numbers {
+                (Some(e), Some(a)) => a < e,
+                (Some(_), None) => true,
+                _ => false,
+            },
+            Control::AtMost { .. } => match numbers {
+                (Some(e), Some(a)) => a > e,
+                (Some(_), None) => true,
+                _ => false,
+            },
+            Control::Key | Control::Grants => true,
+            Control::Present => !expected.is_null() && actual.is_null(),
+            Control::Includes => {
+                let have = actual.as_array().map(Vec::as_slice).unwrap_or_default();
+                expected
+                    .as_array()
+                    .is_some_and(|want| want.iter().any(|w| !have.contains(w)))
+            }
+        }
+    }
+
+    /// What is wrong with `actual` measured against the secure end, for a resource no
+    /// blueprint manages; `default` is the field's default (protections a list should hold).
+    pub fn problem(self, actual: &Value, default: Option<&Value>) -> Option<String> {
+        match self {
+            Control::On if actual == &Value::Bool(false) => Some("is off".into()),
+            Control::Off if actual == &Value::Bool(true) => Some("is on".into()),
+            Control::AtLeast { secure } => actual
+                .as_i64()
+                .filter(|a| *a < secure)
+                .map(|a| format!("is {a}; at least {secure} is secure")),
+            Control::AtMost { secure } => actual
+                .as_i64()
+                .filter(|a| *a > secure)
+                .map(|a| format!("is {a}; at most {secure} is secure")),
+            // Readers describe what is not a customer key in words ("none (unencrypted)").
+            Control::Key => match actual.as_str() {
+                Some(key) if !key.contains(' ') => None,
+                Some(other) => Some(format!("is {other}, not a customer-managed KMS key")),
+                None => Some("is not a customer-managed KMS key".into()),
+            },
+            Control::Present if actual.is_null() => Some("is not set".into()),
+            Control::Includes => {
+                let have = actual.as_array().map(Vec::as_slice).unwrap_or_default();
+                let missing: Vec<String> = default
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|w| !have.contains(w))
+                    .map(|w| w.as_str().unwrap_or_default().to_string())
+                    .collect();
+                (!missing.is_empty()).then(|| format!("lacks {}", missing.join(", ")))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// One field of a resource kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
@@ -152,6 +244,8 @@ pub struct Field {
     pub unique: bool,
     /// Derived by rampart from the rest of the blueprint; a blueprint may not set it.
     pub computed: bool,
+    /// The security control the field is, if it is one.
+    pub control: Option<Control>,
     pub doc: &'static str,
 }
 
@@ -167,6 +261,7 @@ impl Field {
             source: Source::Aws,
             unique: false,
             computed: false,
+            control: None,
             doc,
         }
     }
@@ -196,6 +291,11 @@ impl Field {
         self
     }
 
+    pub const fn control(mut self, control: Control) -> Field {
+        self.control = Some(control);
+        self
+    }
+
     pub const fn local(mut self) -> Field {
         self.source = Source::Local;
         self
@@ -205,4 +305,56 @@ impl Field {
 /// Finds a field by name in a schema.
 pub fn field<'a>(fields: &'a [Field], name: &str) -> Option<&'a Field> {
     fields.iter().find(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn switching_a_control_off_weakens_it_and_switching_it_on_does_not() {
+        assert!(Control::On.weakened(Some(&json!(true)), &json!(false)));
+        assert!(!Control::On.weakened(Some(&json!(false)), &json!(true)));
+        assert!(Control::Off.weakened(Some(&json!(false)), &json!(true)));
+        assert!(Control::AtLeast { secure: 7 }.weakened(Some(&json!(7)), &json!(1)));
+        assert!(!Control::AtLeast { secure: 7 }.weakened(Some(&json!(7)), &json!(14)));
+        assert!(Control::AtMost { secure: 90 }.weakened(Some(&json!(30)), &json!(60)));
+        assert!(Control::Present.weakened(Some(&json!("arn:fn")), &Value::Null));
+        assert!(Control::Key.weakened(Some(&json!("k1")), &json!("k2")));
+        assert!(Control::Key.weakened(None, &json!("k2")));
+        assert!(Control::Includes.weakened(Some(&json!(["A", "B"])), &json!(["A"])));
+        assert!(!Control::Includes.weakened(Some(&json!(["A"])), &json!(["A", "B"])));
+    }
+
+    #[test]
+    fn an_unmanaged_resource_is_measured_against_the_secure_end() {
+        assert_eq!(
+            Control::On.problem(&json!(false), None).as_deref(),
+            Some("is off")
+        );
+        assert_eq!(Control::On.problem(&json!(true), None), None);
+        assert_eq!(
+            Control::Key
+                .problem(&json!("none (unencrypted)"), None)
+                .as_deref(),
+            Some("is none (unencrypted), not a customer-managed KMS key")
+        );
+        assert_eq!(Control::Key.problem(&json!("1234abcd"), None), None);
+        assert_eq!(
+            Control::AtLeast { secure: 7 }
+                .problem(&json!(1), None)
+                .as_deref(),
+            Some("is 1; at least 7 is secure")
+        );
+        assert_eq!(
+            Control::Includes
+                .problem(
+                    &json!(["S3_DATA_EVENTS"]),
+                    Some(&json!(["S3_DATA_EVENTS", "RDS_LOGIN_EVENTS"]))
+                )
+                .as_deref(),
+            Some("lacks RDS_LOGIN_EVENTS")
+        );
+    }
 }

@@ -82,9 +82,9 @@ impl Interrupts {
     }
 
     /// From here on an interrupt stops the executor instead of the command.
-    pub fn executing(&self, lock: LockHandle) {
+    pub fn executing(&self, lock: Option<LockHandle>) {
         if let Ok(mut l) = self.lock.lock() {
-            *l = Some(lock);
+            *l = lock;
         }
         self.executing.store(true, Ordering::SeqCst);
     }

@@ -1,6 +1,7 @@
 //! The command line: clap types, the shared session set-up, and one file per command.
 
 mod apply;
+mod drift;
 mod interrupt;
 mod plan;
 mod session;
@@ -100,6 +101,28 @@ pub enum Command {
     },
     /// Remove a lock left behind by a run that is gone
     ForceUnlock { blueprint: PathBuf },
+    /// Report what differs from the blueprint, without changing anything or taking the lock
+    #[command(
+        after_help = "Exit codes: 0 in sync, 2 drift found (any finding not ignored), 1 could not tell (the report says what could not be read)."
+    )]
+    Drift {
+        blueprint: PathBuf,
+        /// Print the versioned JSON report instead of text
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON report to FILE
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Also list resources of the blueprint's kinds that no blueprint manages
+        #[arg(long)]
+        unmanaged: bool,
+        /// Read only these regions (default: every region the blueprint and its state use)
+        #[arg(long, value_name = "R1,R2", value_delimiter = ',', value_parser = drift::parse_region)]
+        regions: Vec<String>,
+        /// Print the read-only IAM policy drift needs for this blueprint, and exit
+        #[arg(long)]
+        print_iam_policy: bool,
+    },
 }
 
 /// Runs one command.
@@ -137,6 +160,30 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             )
             .await
         }),
+        Command::Drift {
+            blueprint,
+            json,
+            output,
+            unmanaged,
+            regions,
+            print_iam_policy,
+        } => {
+            let options = drift::Options {
+                blueprint,
+                json,
+                output,
+                unmanaged,
+                regions,
+                print_iam_policy,
+            };
+            runtime()?.block_on(async {
+                let interrupts = interrupt::Interrupts::listen();
+                Ok(interrupts
+                    .until_interrupted(drift::run(&global, &options))
+                    .await?
+                    .unwrap_or(Exit::Interrupted))
+            })
+        }
         Command::Destroy {
             blueprint,
             auto_approve,

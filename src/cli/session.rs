@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use futures::StreamExt;
 
 use super::Global;
 use crate::aws::{self, Aws};
 use crate::blueprint::{self, Blueprint};
+use crate::drift::Unreadable;
 use crate::plan::{self, Action, Mode, Plan, Refreshed};
 use crate::resources::{self, Ctx};
 use crate::state::local::{LocalBackend, LockGuard, LockHandle};
@@ -28,28 +29,56 @@ pub fn state_path(global: &Global, bp: &Blueprint) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("state").join(format!("{}.json", bp.name)))
 }
 
+/// The blueprint with `--region` as its home region, if given.
+fn with_region(global: &Global, mut bp: Blueprint) -> Blueprint {
+    if let Some(region) = &global.region {
+        bp.region = region.clone();
+    }
+    bp
+}
+
 pub fn backend(global: &Global, bp: &Blueprint) -> LocalBackend {
     LocalBackend::new(state_path(global, bp))
 }
 
-/// An open, locked state and AWS access for one blueprint.
+/// An open state and AWS access for one blueprint; locked unless opened read-only.
 pub struct Session {
     pub bp: Blueprint,
     pub backend: LocalBackend,
     pub state: State,
     pub aws: Aws,
     pub parallelism: usize,
-    _lock: LockGuard,
+    lock: Option<LockGuard>,
+}
+
+/// What refresh read: the actual state of each resource, and what it could not read.
+pub struct Refresh {
+    pub actual: HashMap<String, Refreshed>,
+    pub unreadable: Vec<Unreadable>,
 }
 
 impl Session {
+    /// Opens the state under its lock, for commands that may write it.
     pub async fn open(global: &Global, bp: Blueprint, operation: &str) -> anyhow::Result<Session> {
-        let mut bp = bp;
-        if let Some(region) = &global.region {
-            bp.region = region.clone();
-        }
         let backend = backend(global, &bp);
         let lock = backend.lock(operation)?;
+        Session::connect(global, bp, backend, Some(lock)).await
+    }
+
+    /// Opens the state without taking the lock, for commands that only read (drift, which
+    /// must run with read-only credentials and beside a running apply).
+    pub async fn open_read_only(global: &Global, bp: Blueprint) -> anyhow::Result<Session> {
+        let backend = backend(global, &bp);
+        Session::connect(global, bp, backend, None).await
+    }
+
+    async fn connect(
+        global: &Global,
+        bp: Blueprint,
+        backend: LocalBackend,
+        lock: Option<LockGuard>,
+    ) -> anyhow::Result<Session> {
+        let bp = with_region(global, bp);
         let state = match backend.load()? {
             Some(s) if s.blueprint != bp.name => {
                 return Err(StateError::WrongBlueprint {
@@ -74,7 +103,7 @@ impl Session {
             state,
             aws,
             parallelism: usize::from(global.parallelism),
-            _lock: lock,
+            lock,
         })
     }
 
@@ -87,19 +116,46 @@ impl Session {
             .unwrap_or(Path::new("."))
     }
 
-    pub fn lock_handle(&self) -> LockHandle {
-        self._lock.handle()
+    pub fn lock_handle(&self) -> Option<LockHandle> {
+        self.lock.as_ref().map(LockGuard::handle)
     }
 
-    /// Reads the actual state of every recorded resource, concurrently.
+    /// Reads the actual state of every recorded resource, concurrently; fails if any read did.
     pub async fn refresh(&self) -> anyhow::Result<HashMap<String, Refreshed>> {
+        let refresh = self.read(|_| true).await;
+        if !refresh.unreadable.is_empty() {
+            let lines: Vec<String> = refresh.unreadable.iter().map(|u| u.to_string()).collect();
+            bail!(
+                "refresh failed, so no plan can be made:\n  {}",
+                lines.join("\n  ")
+            );
+        }
+        Ok(refresh.actual)
+    }
+
+    /// Reads the actual state of the recorded and desired resources in the regions `selected`
+    /// accepts, concurrently. Resources of other regions are taken as recorded.
+    pub async fn read(&self, selected: impl Fn(&str) -> bool) -> Refresh {
+        let selected = &selected;
         let reads = self.state.resources.iter().map(|rec| async move {
-            let kind = resources::kind(&rec.kind).with_context(|| {
-                format!(
-                    "the state records `{}` of kind `{}`, which this rampart does not know",
-                    rec.address, rec.kind
-                )
-            })?;
+            if !selected(&rec.region) {
+                return Ok((
+                    rec.address.clone(),
+                    Refreshed::Exists(rec.attributes.clone()),
+                ));
+            }
+            let unreadable = |error: String| Unreadable {
+                address: rec.address.clone(),
+                id: Some(rec.id.clone()),
+                region: rec.region.clone(),
+                error,
+            };
+            let Some(kind) = resources::kind(&rec.kind) else {
+                return Err(unreadable(format!(
+                    "the state records kind `{}`, which this rampart does not know",
+                    rec.kind
+                )));
+            };
             let ctx = Ctx {
                 aws: &self.aws,
                 region: &rec.region,
@@ -108,9 +164,10 @@ impl Session {
             };
             let desired = self.bp.resource(&rec.address).map(|r| &r.attrs);
             let started = std::time::Instant::now();
-            let found = kind.read(&ctx, rec, desired).await.map_err(|f| {
-                anyhow::anyhow!("cannot read `{}` (`{}`): {f}", rec.address, rec.id)
-            })?;
+            let found = kind
+                .read(&ctx, rec, desired)
+                .await
+                .map_err(|f| unreadable(format!("cannot read it: {f}")))?;
             tracing::debug!(
                 address = %rec.address,
                 id = %rec.id,
@@ -122,43 +179,47 @@ impl Session {
                 Some(attrs) => Refreshed::Exists(attrs),
                 None => Refreshed::Gone,
             };
-            anyhow::Ok((rec.address.clone(), found))
+            Ok((rec.address.clone(), found))
         });
         let results: Vec<_> = futures::stream::iter(reads)
             .buffer_unordered(self.parallelism)
             .collect()
             .await;
         let mut actual = HashMap::new();
-        let mut failures = Vec::new();
+        let mut unreadable = Vec::new();
         for r in results {
             match r {
                 Ok((address, found)) => {
                     actual.insert(address, found);
                 }
-                Err(e) => failures.push(format!("{e:#}")),
+                Err(e) => unreadable.push(e),
             }
         }
-        failures.extend(self.find_existing(&mut actual).await);
-        if !failures.is_empty() {
-            failures.sort();
-            bail!(
-                "refresh failed, so no plan can be made:\n  {}",
-                failures.join("\n  ")
-            );
-        }
-        Ok(actual)
+        unreadable.extend(self.find_existing(&mut actual, selected).await);
+        unreadable.sort_by(|a, b| a.address.cmp(&b.address));
+        Refresh { actual, unreadable }
     }
 
     /// For desired resources with no live recorded instance, asks kinds that adopt (one
     /// GuardDuty detector per region) whether one exists already; returns what failed.
-    async fn find_existing(&self, actual: &mut HashMap<String, Refreshed>) -> Vec<String> {
+    async fn find_existing(
+        &self,
+        actual: &mut HashMap<String, Refreshed>,
+        selected: &impl Fn(&str) -> bool,
+    ) -> Vec<Unreadable> {
         let mut failures = Vec::new();
         for r in &self.bp.resources {
             let live = matches!(actual.get(&r.address), Some(Refreshed::Exists(_)));
-            let Some(kind) = resources::kind(r.kind).filter(|_| !live) else {
+            let region = self.bp.region_of(r);
+            let Some(kind) = resources::kind(r.kind).filter(|_| !live && selected(&region)) else {
                 continue;
             };
-            let region = self.bp.region_of(r);
+            let failure = |error: String| Unreadable {
+                address: r.address.clone(),
+                id: None,
+                region: region.clone(),
+                error,
+            };
             let ctx = Ctx {
                 aws: &self.aws,
                 region: &region,
@@ -169,7 +230,7 @@ impl Session {
                 Ok(Some(id)) => id,
                 Ok(None) => continue,
                 Err(f) => {
-                    failures.push(format!("cannot look for an existing `{}`: {f}", r.address));
+                    failures.push(failure(format!("cannot look for an existing one: {f}")));
                     continue;
                 }
             };
@@ -190,17 +251,17 @@ impl Session {
                         .and_then(|t| t.get("rampart:blueprint"))
                         .and_then(|v| v.as_str());
                     if let Some(owner) = owner.filter(|o| *o != self.bp.name) {
-                        failures.push(format!(
-                            "`{}`: the existing `{}` in {region} is managed by blueprint `{owner}`; one blueprint must own it",
-                            r.address, rec.id
-                        ));
+                        failures.push(failure(format!(
+                            "the existing `{}` in {region} is managed by blueprint `{owner}`; one blueprint must own it",
+                            rec.id
+                        )));
                         continue;
                     }
                     rec.attributes = attrs.clone();
                     actual.insert(r.address.clone(), Refreshed::Found(Box::new(rec), attrs));
                 }
                 Ok(None) => {}
-                Err(f) => failures.push(format!("cannot read the existing `{}`: {f}", r.address)),
+                Err(f) => failures.push(failure(format!("cannot read the existing one: {f}"))),
             }
         }
         failures

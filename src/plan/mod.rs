@@ -4,6 +4,8 @@
 //! `docs/plan-json.md`), so everything apply needs is in it.
 
 pub mod diff;
+#[cfg(test)]
+pub mod fixtures;
 mod planner;
 
 use serde::{Deserialize, Serialize};
@@ -65,6 +67,9 @@ pub struct AttrChange {
     pub after_unknown: bool,
     #[serde(default)]
     pub forces_replacement: bool,
+    /// AWS holds something else than the last apply recorded: it was changed outside rampart.
+    #[serde(default)]
+    pub drift: bool,
 }
 
 /// What the blueprint wants of a resource, as apply needs it.

@@ -275,6 +275,7 @@ fn plan_resource(
                     after_unknown: resolved.is_none(),
                     after: resolved.unwrap_or(Value::Null),
                     forces_replacement: false,
+                    drift: false,
                 })
             })
             .collect();
@@ -297,6 +298,7 @@ fn plan_resource(
             after: Value::String(desired.region.clone()),
             after_unknown: false,
             forces_replacement: true,
+            drift: false,
         });
     }
     for field in kind.schema() {
@@ -323,6 +325,13 @@ fn plan_resource(
         if after.as_ref().is_some_and(|a| same(&field.ty, &before, a)) {
             continue;
         }
+        // AWS no longer holds what the last apply recorded: someone changed it outside.
+        let drift = field.source == Source::Aws
+            && !importing
+            && rec
+                .attributes
+                .get(field.name)
+                .is_some_and(|recorded| !same(&field.ty, &before, recorded));
         let forces = match field.replace {
             Replace::Never => false,
             Replace::OnChange => true,
@@ -336,6 +345,7 @@ fn plan_resource(
             after_unknown: after.is_none(),
             after: after.unwrap_or(Value::Null),
             forces_replacement: forces,
+            drift,
         });
     }
     if changed.is_empty() && !importing {
@@ -362,7 +372,7 @@ fn plan_resource(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
+    use crate::plan::fixtures::{blueprint, converged};
 
     const BP: &str = r#"
 [blueprint]
@@ -377,10 +387,6 @@ name = "raw-bucket"
 kms_key = "kms_key.data"
 "#;
 
-    fn blueprint(src: &str) -> Blueprint {
-        crate::blueprint::parse(Path::new("t.toml"), src.as_bytes()).unwrap()
-    }
-
     /// What a plan shows of a new `kms_key.data` of `BP`.
     const KEY_CREATED: &[&str] = &[
         "alias",
@@ -389,37 +395,6 @@ kms_key = "kms_key.data"
         "deletion_window_days",
         "tags",
     ];
-
-    /// A state and refresh in which everything of the blueprint exists exactly as desired.
-    fn converged(bp: &Blueprint) -> (State, HashMap<String, Refreshed>) {
-        let mut state = State::new("t");
-        let mut actual = HashMap::new();
-        for r in &bp.resources {
-            let mut attrs = desired_attrs(bp, r);
-            let (id, arn) = match r.kind {
-                "kms_key" => (
-                    "k1".to_string(),
-                    Some("arn:aws:kms:eu-west-1:1:key/k1".into()),
-                ),
-                _ => (attrs["name"].as_str().unwrap().to_string(), None),
-            };
-            if r.kind == "s3_bucket" {
-                attrs.insert("kms_key".into(), Value::String("k1".into()));
-            }
-            actual.insert(r.address.clone(), Refreshed::Exists(attrs.clone()));
-            state.upsert(Recorded {
-                address: r.address.clone(),
-                kind: r.kind.to_string(),
-                id,
-                arn,
-                region: "eu-west-1".into(),
-                attributes: attrs,
-                dependencies: r.dependencies.clone(),
-                prevent_destroy: r.prevent_destroy,
-            });
-        }
-        (state, actual)
-    }
 
     /// One helper for every planner case: blueprint text, a tweak of the converged world, and
     /// the expected (address, action, changed attributes) rows.

@@ -1,6 +1,7 @@
 //! Everything users see: plans, progress, summaries, diagnostics. Only this module (and the
 //! CLI's prompt) writes to the terminal.
 
+pub mod drift;
 pub mod outcome;
 pub mod plan;
 pub mod progress;

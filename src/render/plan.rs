@@ -76,6 +76,20 @@ pub fn render(plan: &Plan, style: Style) -> String {
         s.replace,
         s.delete
     );
+    let drifted = plan
+        .changes
+        .iter()
+        .flat_map(|c| &c.attributes)
+        .filter(|a| a.drift)
+        .count();
+    if drifted > 0 {
+        let _ = writeln!(
+            out,
+            "{drifted} attribute{} drifted: changed outside rampart since the last apply, which heals {}.",
+            if drifted == 1 { "" } else { "s" },
+            if drifted == 1 { "it" } else { "them" }
+        );
+    }
     out
 }
 
@@ -126,11 +140,13 @@ fn block(out: &mut String, change: &Change, style: Style) {
             (None, _) => ("+", after),
             (Some(before), _) => ("~", format!("{} -> {after}", value(before))),
         };
-        let forces = if a.forces_replacement {
-            style.paint(Color::Red, " # forces replacement")
-        } else {
-            String::new()
-        };
+        let mut marks = String::new();
+        if a.drift {
+            marks += &style.paint(Color::Red, " # drift: changed outside rampart");
+        }
+        if a.forces_replacement {
+            marks += &style.paint(Color::Red, " # forces replacement");
+        }
         let symbol = style.paint(
             if symbol == "+" {
                 Color::Green
@@ -139,7 +155,7 @@ fn block(out: &mut String, change: &Change, style: Style) {
             },
             symbol,
         );
-        let _ = writeln!(out, "      {symbol} {:<width$} = {text}{forces}", a.name);
+        let _ = writeln!(out, "      {symbol} {:<width$} = {text}{marks}", a.name);
     }
     if change.action == Action::Delete && change.kind == "kms_key" {
         let days = change
@@ -189,20 +205,36 @@ mod tests {
             kind: "s3_bucket".into(),
             action: Action::Update,
             id: Some("raw-bucket".into()),
-            attributes: vec![AttrChange {
-                name: "versioning".into(),
-                before: Some(json!(true)),
-                after: json!(false),
-                after_unknown: false,
-                forces_replacement: false,
-            }],
+            attributes: vec![
+                AttrChange {
+                    name: "versioning".into(),
+                    before: Some(json!(true)),
+                    after: json!(false),
+                    after_unknown: false,
+                    forces_replacement: false,
+                    drift: false,
+                },
+                AttrChange {
+                    name: "require_tls".into(),
+                    before: Some(json!(false)),
+                    after: json!(true),
+                    after_unknown: false,
+                    forces_replacement: false,
+                    drift: true,
+                },
+            ],
             desired: None,
             prior: None,
         }]);
         let text = render(&plan, Style { color: false });
         assert!(text.contains("  ~ s3_bucket.raw (raw-bucket)\n"), "{text}");
-        assert!(text.contains("~ versioning = true -> false"), "{text}");
-        assert!(text.ends_with("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.\n"));
+        assert!(text.contains("~ versioning  = true -> false\n"), "{text}");
+        assert!(
+            text.contains("~ require_tls = false -> true # drift: changed outside rampart\n"),
+            "{text}"
+        );
+        assert!(text.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.\n"));
+        assert!(text.ends_with("1 attribute drifted: changed outside rampart since the last apply, which heals it.\n"), "{text}");
     }
 
     #[test]

@@ -11,11 +11,12 @@ use aws_sdk_cloudtrail::types::{DataResource, EventSelector, ReadWriteType, Tag}
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, names, stale_tags, str_attr, tags,
-    tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, bool_attr, error_code, in_regions,
+    names, stale_tags, str_attr, tags, tags_value,
 };
+use crate::aws::Aws;
 use crate::blueprint::Attrs;
-use crate::blueprint::schema::{Default, Field, Replace, Type};
+use crate::blueprint::schema::{Control, Default, Field, Replace, Type};
 use crate::state::Recorded;
 
 pub struct CloudTrail;
@@ -36,28 +37,35 @@ static SCHEMA: &[Field] = &[
         Type::Ref("kms_key"),
         "the key that encrypts the logs; left out, the bucket's encryption",
     )
-    .default(Default::Null),
+    .default(Default::Null)
+    .control(Control::Key),
     Field::optional("multi_region", Type::Bool, "one trail for every region")
-        .default(Default::Bool(true)),
+        .default(Default::Bool(true))
+        .control(Control::On),
     Field::optional(
         "include_global_service_events",
         Type::Bool,
         "events of global services (IAM, STS)",
     )
-    .default(Default::Bool(true)),
+    .default(Default::Bool(true))
+    .control(Control::On),
     Field::optional(
         "log_file_validation",
         Type::Bool,
         "digest files that prove the logs unaltered",
     )
-    .default(Default::Bool(true)),
+    .default(Default::Bool(true))
+    .control(Control::On),
     Field::optional(
         "data_events",
         Type::RefList(Some("s3_bucket")),
         "buckets whose object-level reads and writes are logged",
     )
-    .default(Default::StrList(&[])),
-    Field::optional("logging", Type::Bool, "the trail is started").default(Default::Bool(true)),
+    .default(Default::StrList(&[]))
+    .control(Control::Includes),
+    Field::optional("logging", Type::Bool, "the trail is started")
+        .default(Default::Bool(true))
+        .control(Control::On),
     Field::optional("tags", Type::StrMap, "tags besides the blueprint's"),
 ];
 
@@ -360,6 +368,46 @@ impl ResourceKind for CloudTrail {
                 .map_err(Failure::sdk("AddTags"))?;
         }
         Ok(())
+    }
+
+    async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+        in_regions(regions, |region| async move {
+            let out = aws
+                .cloudtrail(region)
+                .describe_trails()
+                .include_shadow_trails(false)
+                .send()
+                .await
+                .map_err(Failure::sdk("DescribeTrails"))?;
+            // A multi-region trail is listed in every region; it lives in its home region.
+            Ok(out
+                .trail_list()
+                .iter()
+                .filter(|t| t.home_region().is_none_or(|h| h == region))
+                .filter_map(|t| {
+                    Some(Discovered {
+                        id: t.name()?.to_string(),
+                        arn: t.trail_arn().map(String::from),
+                        region: region.to_string(),
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    fn read_access(&self) -> ReadAccess {
+        ReadAccess {
+            read: &[
+                "cloudtrail:GetTrail",
+                "cloudtrail:GetTrailStatus",
+                "cloudtrail:GetEventSelectors",
+                "cloudtrail:ListTags",
+            ],
+            arns: &["arn:aws:cloudtrail:{region}:{account}:trail/{name}"],
+            any: &[],
+            list: &["cloudtrail:DescribeTrails"],
+        }
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {

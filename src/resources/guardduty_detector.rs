@@ -11,10 +11,11 @@ use aws_sdk_guardduty::types::{
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, names, stale_tags, str_attr, tags,
-    tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, bool_attr, error_code, in_regions,
+    names, stale_tags, str_attr, tags, tags_value,
 };
-use crate::blueprint::schema::{Default, Field, Type};
+use crate::aws::Aws;
+use crate::blueprint::schema::{Control, Default, Field, Type};
 use crate::blueprint::{Attrs, Resource};
 use crate::state::Recorded;
 
@@ -47,13 +48,16 @@ static SCHEMA: &[Field] = &[
         Type::StrList(Some(crate::blueprint::check_region)),
         "regions with a detector; left out, the blueprint's `regions`, else its `region`",
     ),
-    Field::optional("enabled", Type::Bool, "the detector runs").default(Default::Bool(true)),
+    Field::optional("enabled", Type::Bool, "the detector runs")
+        .default(Default::Bool(true))
+        .control(Control::On),
     Field::optional(
         "features",
         Type::StrList(Some(check_feature)),
         "protections turned on",
     )
-    .default(Default::StrList(DEFAULT_FEATURES)),
+    .default(Default::StrList(DEFAULT_FEATURES))
+    .control(Control::Includes),
     Field::optional(
         "finding_publishing_frequency",
         Type::Str(Some(check_frequency)),
@@ -289,6 +293,39 @@ impl ResourceKind for GuardDutyDetector {
             req.send().await.map_err(Failure::sdk("TagResource"))?;
         }
         Ok(())
+    }
+
+    async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+        in_regions(regions, |region| async move {
+            let ids = aws
+                .guardduty(region)
+                .list_detectors()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(Failure::sdk("ListDetectors"))?;
+            Ok(ids
+                .into_iter()
+                .map(|id| Discovered {
+                    id,
+                    arn: None,
+                    region: region.to_string(),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    fn read_access(&self) -> ReadAccess {
+        ReadAccess {
+            read: &["guardduty:GetDetector"],
+            arns: &["arn:aws:guardduty:{region}:{account}:detector/*"],
+            // Refresh looks for a detector to adopt.
+            any: &["guardduty:ListDetectors"],
+            list: &[],
+        }
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {

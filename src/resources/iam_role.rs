@@ -11,9 +11,11 @@ use futures::future::try_join_all;
 use serde_json::{Value, json};
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, error_code, names, stale_tags, str_attr, tags, tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, error_code, names, stale_tags,
+    str_attr, tags, tags_value,
 };
-use crate::blueprint::schema::{Field, Replace, Type};
+use crate::aws::Aws;
+use crate::blueprint::schema::{Control, Field, Replace, Type};
 use crate::blueprint::{Attrs, Resource};
 use crate::state::Recorded;
 
@@ -30,17 +32,20 @@ static SCHEMA: &[Field] = &[
         Type::StrList(Some(check_principal)),
         "who may assume the role: service principals or account/role ARNs",
     )
-    .required(),
+    .required()
+    .control(Control::Grants),
     Field::optional(
         "policies",
         Type::PolicyMap,
         "inline policies: name = document",
-    ),
+    )
+    .control(Control::Grants),
     Field::optional(
         "managed_policies",
         Type::StrList(Some(check_policy_arn)),
         "ARNs of managed policies to attach",
-    ),
+    )
+    .control(Control::Grants),
     Field::optional("tags", Type::StrMap, "tags besides the blueprint's"),
 ];
 
@@ -373,6 +378,43 @@ impl ResourceKind for IamRole {
                 .map_err(Failure::sdk("TagRole"))?;
         }
         Ok(())
+    }
+
+    async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+        let roles = aws
+            .iam()
+            .list_roles()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(Failure::sdk("ListRoles"))?;
+        let region = regions.first().cloned().unwrap_or_default();
+        Ok(roles
+            .iter()
+            // Service-linked roles belong to AWS services, not to anyone's blueprint.
+            .filter(|r| !r.path().starts_with("/aws-service-role/"))
+            .map(|r| Discovered {
+                id: r.role_name().to_string(),
+                arn: Some(r.arn().to_string()),
+                region: region.clone(),
+            })
+            .collect())
+    }
+
+    fn read_access(&self) -> ReadAccess {
+        ReadAccess {
+            read: &[
+                "iam:GetRole",
+                "iam:ListRolePolicies",
+                "iam:GetRolePolicy",
+                "iam:ListAttachedRolePolicies",
+            ],
+            arns: &["arn:aws:iam::{account}:role/{name}"],
+            any: &[],
+            list: &["iam:ListRoles"],
+        }
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {

@@ -5,15 +5,16 @@
 //! (the alias), ListResourceTags (tags), and GetKeyPolicy only when the blueprint sets `policy`.
 
 use async_trait::async_trait;
-use aws_sdk_kms::types::{KeyState, Tag};
+use aws_sdk_kms::types::{KeyManagerType, KeyState, Tag};
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, bool_attr, cloudtrail, error_code, int_attr, names,
-    referrers, stale_tags, str_attr, tags, tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, bool_attr, cloudtrail, error_code,
+    in_regions, int_attr, names, referrers, stale_tags, str_attr, tags, tags_value,
 };
+use crate::aws::Aws;
 use crate::blueprint::Attrs;
-use crate::blueprint::schema::{Default, Field, Type};
+use crate::blueprint::schema::{Control, Default, Field, Type};
 use crate::state::Recorded;
 
 pub struct KmsKey;
@@ -21,13 +22,16 @@ pub struct KmsKey;
 static SCHEMA: &[Field] = &[
     Field::optional("description", Type::Str(None), "what the key protects"),
     Field::optional("alias", Type::Str(Some(check_alias)), "`alias/NAME`").unique(),
-    Field::optional("rotation", Type::Bool, "automatic key rotation").default(Default::Bool(true)),
+    Field::optional("rotation", Type::Bool, "automatic key rotation")
+        .default(Default::Bool(true))
+        .control(Control::On),
     Field::optional(
         "rotation_period_days",
         Type::Int { min: 90, max: 2560 },
         "days between rotations",
     )
-    .default(Default::Int(365)),
+    .default(Default::Int(365))
+    .control(Control::AtMost { secure: 365 }),
     Field::optional(
         "deletion_window_days",
         Type::Int { min: 7, max: 30 },
@@ -39,14 +43,16 @@ static SCHEMA: &[Field] = &[
         "policy",
         Type::Json,
         "key policy; left out, KMS's default policy",
-    ),
+    )
+    .control(Control::Grants),
     Field::optional("tags", Type::StrMap, "tags besides the blueprint's"),
     Field::optional(
         "cloudtrail_access",
         Type::StrList(None),
         "trails that encrypt their logs with this key",
     )
-    .computed(),
+    .computed()
+    .control(Control::Includes),
 ];
 
 /// Statements rampart adds to a key policy carry this prefix, so refresh can tell them from
@@ -416,6 +422,63 @@ impl ResourceKind for KmsKey {
                 .map_err(Failure::sdk("TagResource"))?;
         }
         Ok(())
+    }
+
+    async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+        in_regions(regions, |region| async move {
+            let kms = aws.kms(region);
+            let keys = kms
+                .list_keys()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(Failure::sdk("ListKeys"))?;
+            let mut found = Vec::new();
+            for key in keys {
+                let Some(id) = key.key_id() else { continue };
+                let out = kms
+                    .describe_key()
+                    .key_id(id)
+                    .send()
+                    .await
+                    .map_err(Failure::sdk("DescribeKey"))?;
+                let Some(meta) = out.key_metadata() else {
+                    continue;
+                };
+                // AWS managed keys (`aws/s3`) are nobody's to manage; keys pending deletion
+                // are as good as gone.
+                let leaving = matches!(
+                    meta.key_state(),
+                    Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+                );
+                if meta.key_manager() == Some(&KeyManagerType::Customer) && !leaving {
+                    found.push(Discovered {
+                        id: id.to_string(),
+                        arn: meta.arn().map(String::from),
+                        region: region.to_string(),
+                    });
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    fn read_access(&self) -> ReadAccess {
+        ReadAccess {
+            read: &[
+                "kms:DescribeKey",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:ListResourceTags",
+            ],
+            // Key ids are AWS's to choose: no name narrows the grant.
+            arns: &["arn:aws:kms:{region}:{account}:key/*"],
+            any: &["kms:ListAliases"],
+            list: &["kms:ListKeys"],
+        }
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {

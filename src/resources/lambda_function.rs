@@ -18,10 +18,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, bool_attr, error_code, int_attr, referrers, stale_tags,
-    str_attr, tags, tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, bool_attr, error_code, in_regions,
+    int_attr, referrers, stale_tags, str_attr, tags, tags_value,
 };
-use crate::blueprint::schema::{Default, Field, Replace, Type};
+use crate::aws::Aws;
+use crate::blueprint::schema::{Control, Default, Field, Replace, Type};
 use crate::blueprint::{Attrs, Blueprint, Resource};
 use crate::state::Recorded;
 
@@ -74,7 +75,8 @@ static SCHEMA: &[Field] = &[
         Type::Bool,
         "Secrets Manager may invoke it (a secret rotates with it)",
     )
-    .computed(),
+    .computed()
+    .control(Control::On),
 ];
 
 /// The statement id of the permission rampart grants Secrets Manager.
@@ -536,6 +538,40 @@ impl ResourceKind for LambdaFunction {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+        in_regions(regions, |region| async move {
+            let functions = aws
+                .lambda(region)
+                .list_functions()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(Failure::sdk("ListFunctions"))?;
+            Ok(functions
+                .iter()
+                .filter_map(|f| {
+                    Some(Discovered {
+                        id: f.function_name()?.to_string(),
+                        arn: f.function_arn().map(String::from),
+                        region: region.to_string(),
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    fn read_access(&self) -> ReadAccess {
+        ReadAccess {
+            read: &["lambda:GetFunction", "lambda:GetPolicy"],
+            arns: &["arn:aws:lambda:{region}:{account}:function:{name}"],
+            any: &[],
+            list: &["lambda:ListFunctions"],
+        }
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {

@@ -113,6 +113,28 @@ pub struct DeletionCheck {
     pub warning: Option<String>,
 }
 
+/// A resource found by listing what exists, managed or not (`drift --unmanaged`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovered {
+    pub id: String,
+    pub arn: Option<String>,
+    pub region: String,
+}
+
+/// The IAM actions refresh needs of a kind, for `drift --print-iam-policy`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadAccess {
+    /// Actions on one resource, granted on the ARNs of `arns`.
+    pub read: &'static [&'static str],
+    /// ARN patterns of one resource: `{region}`, `{account}` and `{name}` (the physical name,
+    /// `*` when AWS assigns it or every resource is read) are filled in.
+    pub arns: &'static [&'static str],
+    /// Actions refresh needs that IAM grants only on `*` (listing aliases or detectors).
+    pub any: &'static [&'static str],
+    /// Actions listing every resource, needed by `--unmanaged` only.
+    pub list: &'static [&'static str],
+}
+
 /// One kind of AWS resource.
 #[async_trait]
 pub trait ResourceKind: Send + Sync {
@@ -202,6 +224,13 @@ pub trait ResourceKind: Send + Sync {
     /// Deletes the resource (for keys: schedules the deletion).
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure>;
 
+    /// Lists every resource of the kind in `regions` (a global kind is given one), managed or
+    /// not: what `drift --unmanaged` checks.
+    async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure>;
+
+    /// The IAM actions refresh and discovery call.
+    fn read_access(&self) -> ReadAccess;
+
     /// The id of an existing resource to adopt instead of creating one, for kinds where AWS
     /// allows only one (a GuardDuty detector per region).
     async fn find_existing(&self, _ctx: &Ctx<'_>) -> Result<Option<String>, Failure> {
@@ -217,6 +246,19 @@ pub trait ResourceKind: Send + Sync {
     ) -> Result<DeletionCheck, Failure> {
         Ok(DeletionCheck::default())
     }
+}
+
+/// Runs `list` for every region at once and joins what each found.
+pub async fn in_regions<'a, F, Fut>(
+    regions: &'a [String],
+    list: F,
+) -> Result<Vec<Discovered>, Failure>
+where
+    F: Fn(&'a str) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Discovered>, Failure>>,
+{
+    let found = futures::future::try_join_all(regions.iter().map(|r| list(r))).await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// The `name` attributes of the `kind` resources whose `field` refers to `address`, sorted:

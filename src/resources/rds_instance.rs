@@ -15,10 +15,11 @@ use aws_sdk_rds::types::{ApplyMethod, CloudwatchLogsExportConfiguration, Paramet
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, DeletionCheck, Failure, ResourceKind, bool_attr, error_code, int_attr, names,
-    stale_tags, str_attr, tags, tags_value,
+    Created, Ctx, DeletionCheck, Discovered, Failure, ReadAccess, ResourceKind, bool_attr,
+    error_code, in_regions, int_attr, names, stale_tags, str_attr, tags, tags_value,
 };
-use crate::blueprint::schema::{Default, Field, Replace, Type};
+use crate::aws::Aws;
+use crate::blueprint::schema::{Control, Default, Field, Replace, Type};
 use crate::blueprint::{Attrs, Resource};
 use crate::state::Recorded;
 
@@ -62,7 +63,8 @@ static SCHEMA: &[Field] = &[
         "the key that encrypts storage (always encrypted)",
     )
     .required()
-    .replace(Replace::OnChange),
+    .replace(Replace::OnChange)
+    .control(Control::Key),
     Field::optional(
         "master_username",
         Type::Str(Some(check_master_username)),
@@ -75,22 +77,27 @@ static SCHEMA: &[Field] = &[
         Type::Int { min: 1, max: 35 },
         "days automated backups are kept",
     )
-    .default(Default::Int(7)),
+    .default(Default::Int(7))
+    .control(Control::AtLeast { secure: 7 }),
     Field::optional(
         "log_exports",
         Type::StrList(None),
         "logs exported to CloudWatch, e.g. `postgresql`, `upgrade`",
-    ),
+    )
+    .control(Control::Includes),
     Field::optional("deletion_protection", Type::Bool, "refuse deletion")
-        .default(Default::Bool(true)),
+        .default(Default::Bool(true))
+        .control(Control::On),
     Field::optional(
         "publicly_accessible",
         Type::Bool,
         "reachable from the internet",
     )
-    .default(Default::Bool(false)),
+    .default(Default::Bool(false))
+    .control(Control::Off),
     Field::optional("iam_auth", Type::Bool, "IAM database authentication")
-        .default(Default::Bool(true)),
+        .default(Default::Bool(true))
+        .control(Control::On),
     Field::optional("multi_az", Type::Bool, "a standby in another zone")
         .default(Default::Bool(false)),
     Field::optional(
@@ -106,7 +113,8 @@ static SCHEMA: &[Field] = &[
     )
     .default(Default::Bool(true)),
     Field::optional("force_tls", Type::Bool, "connections must use TLS")
-        .default(Default::Bool(true)),
+        .default(Default::Bool(true))
+        .control(Control::On),
     Field::optional("tags", Type::StrMap, "tags besides the blueprint's"),
 ];
 
@@ -565,6 +573,44 @@ impl ResourceKind for RdsInstance {
                 .map_err(Failure::sdk("AddTagsToResource"))?;
         }
         Ok(())
+    }
+
+    async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+        in_regions(regions, |region| async move {
+            let dbs = aws
+                .rds(region)
+                .describe_db_instances()
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(Failure::sdk("DescribeDBInstances"))?;
+            Ok(dbs
+                .iter()
+                .filter_map(|db| {
+                    Some(Discovered {
+                        id: db.db_instance_identifier()?.to_string(),
+                        arn: db.db_instance_arn().map(String::from),
+                        region: region.to_string(),
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    fn read_access(&self) -> ReadAccess {
+        ReadAccess {
+            read: &["rds:DescribeDBInstances", "rds:DescribeDBParameters"],
+            // The TLS setting lives in the instance's own parameter group.
+            arns: &[
+                "arn:aws:rds:{region}:{account}:db:{name}",
+                "arn:aws:rds:{region}:{account}:pg:{name}-rampart",
+            ],
+            any: &[],
+            list: &["rds:DescribeDBInstances"],
+        }
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {

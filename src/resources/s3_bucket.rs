@@ -18,13 +18,15 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, VersioningConfiguration,
 };
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::{
-    Created, Ctx, DeletionCheck, Failure, ResourceKind, bool_attr, cloudtrail, error_code, names,
-    referrers, str_attr, tags,
+    Created, Ctx, DeletionCheck, Discovered, Failure, ReadAccess, ResourceKind, bool_attr,
+    cloudtrail, error_code, names, referrers, str_attr, tags,
 };
-use crate::blueprint::schema::{Default, Field, Replace, Type};
+use crate::aws::Aws;
+use crate::blueprint::schema::{Control, Default, Field, Replace, Type};
 use crate::blueprint::{Attrs, Blueprint, Resource};
 use crate::state::Recorded;
 
@@ -68,31 +70,38 @@ static SCHEMA: &[Field] = &[
         Type::Bool,
         "all four public-access-block flags",
     )
-    .default(Default::Bool(true)),
+    .default(Default::Bool(true))
+    .control(Control::On),
     Field::optional(
         "kms_key",
         Type::Ref("kms_key"),
         "SSE-KMS default encryption key; left out, SSE-S3",
     )
-    .default(Default::Null),
-    Field::optional("versioning", Type::Bool, "object versioning").default(Default::Bool(true)),
+    .default(Default::Null)
+    .control(Control::Key),
+    Field::optional("versioning", Type::Bool, "object versioning")
+        .default(Default::Bool(true))
+        .control(Control::On),
     Field::optional(
         "require_tls",
         Type::Bool,
         "bucket policy denying requests without TLS",
     )
-    .default(Default::Bool(true)),
+    .default(Default::Bool(true))
+    .control(Control::On),
     Field::optional(
         "object_lock",
         Type::Table(OBJECT_LOCK),
         "object lock with default retention",
     )
-    .replace(Replace::OnPresenceChange),
+    .replace(Replace::OnPresenceChange)
+    .control(Control::Present),
     Field::optional(
         "access_logs",
         Type::Ref("s3_bucket"),
         "bucket that receives server access logs",
-    ),
+    )
+    .control(Control::Present),
     Field::optional(
         "lifecycle",
         Type::Table(LIFECYCLE),
@@ -104,13 +113,15 @@ static SCHEMA: &[Field] = &[
         Type::StrList(None),
         "buckets whose access logs this bucket receives",
     )
-    .computed(),
+    .computed()
+    .control(Control::Includes),
     Field::optional(
         "cloudtrail_delivery_from",
         Type::StrList(None),
         "trails whose logs this bucket receives",
     )
-    .computed(),
+    .computed()
+    .control(Control::Includes),
 ];
 
 const LIFECYCLE_RULE_ID: &str = "rampart-noncurrent-versions";
@@ -580,6 +591,16 @@ where
     }
 }
 
+/// The region a bucket's location constraint names: none is us-east-1, and `EU` is the old
+/// name of eu-west-1.
+fn location_region(constraint: Option<&BucketLocationConstraint>) -> String {
+    match constraint.map(|c| c.as_str()) {
+        None | Some("") => "us-east-1".into(),
+        Some("EU") => "eu-west-1".into(),
+        Some(region) => region.into(),
+    }
+}
+
 #[async_trait]
 impl ResourceKind for S3Bucket {
     fn name(&self) -> &'static str {
@@ -864,6 +885,69 @@ impl ResourceKind for S3Bucket {
             self.apply_attr(ctx, &recorded.id, name, desired).await?;
         }
         Ok(())
+    }
+
+    async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+        // Listing is global; where a bucket lives comes with it, or from its location.
+        let s3 = aws.s3("us-east-1");
+        let buckets = s3
+            .list_buckets()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(Failure::sdk("ListBuckets"))?;
+        let located = futures::stream::iter(buckets)
+            .map(|b| {
+                let s3 = &s3;
+                async move {
+                    let name = b.name()?.to_string();
+                    let region = match b.bucket_region() {
+                        Some(r) => Ok(r.to_string()),
+                        None => match s3.get_bucket_location().bucket(&name).send().await {
+                            Ok(out) => Ok(location_region(out.location_constraint())),
+                            Err(e) if error_code(&e) == Some("NoSuchBucket") => return None,
+                            Err(e) => Err(Failure::sdk("GetBucketLocation")(e)),
+                        },
+                    };
+                    Some(region.map(|region| Discovered {
+                        arn: Some(format!("arn:aws:s3:::{name}")),
+                        id: name,
+                        region,
+                    }))
+                }
+            })
+            .buffer_unordered(16)
+            .filter_map(|found| async move { found })
+            .collect::<Vec<_>>()
+            .await;
+        let mut found = Vec::new();
+        for d in located {
+            let d = d?;
+            if regions.contains(&d.region) {
+                found.push(d);
+            }
+        }
+        Ok(found)
+    }
+
+    fn read_access(&self) -> ReadAccess {
+        ReadAccess {
+            read: &[
+                "s3:GetEncryptionConfiguration",
+                "s3:GetBucketVersioning",
+                "s3:GetBucketPublicAccessBlock",
+                "s3:GetBucketPolicy",
+                "s3:GetBucketTagging",
+                "s3:GetBucketObjectLockConfiguration",
+                "s3:GetBucketLogging",
+                "s3:GetLifecycleConfiguration",
+            ],
+            arns: &["arn:aws:s3:::{name}"],
+            any: &[],
+            list: &["s3:ListAllMyBuckets", "s3:GetBucketLocation"],
+        }
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {

@@ -10,11 +10,12 @@ use aws_sdk_secretsmanager::types::{RotationRulesType, Tag};
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Failure, ResourceKind, error_code, int_attr, stale_tags, str_attr, tags,
-    tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, error_code, in_regions, int_attr,
+    stale_tags, str_attr, tags, tags_value,
 };
+use crate::aws::Aws;
 use crate::blueprint::Attrs;
-use crate::blueprint::schema::{Default, Field, Replace, Type};
+use crate::blueprint::schema::{Control, Default, Field, Replace, Type};
 use crate::state::Recorded;
 
 pub struct Secret;
@@ -34,19 +35,22 @@ static SCHEMA: &[Field] = &[
         Type::Ref("kms_key"),
         "the key that encrypts it; left out, `aws/secretsmanager`",
     )
-    .default(Default::Null),
+    .default(Default::Null)
+    .control(Control::Key),
     Field::optional(
         "rotation_lambda",
         Type::Ref("lambda_function"),
         "the function that rotates it",
     )
-    .default(Default::Null),
+    .default(Default::Null)
+    .control(Control::Present),
     Field::optional(
         "rotation_days",
         Type::Int { min: 1, max: 365 },
         "days between rotations",
     )
-    .default(Default::Int(30)),
+    .default(Default::Int(30))
+    .control(Control::AtMost { secure: 90 }),
     Field::optional(
         "recovery_window_days",
         Type::Int { min: 7, max: 30 },
@@ -286,6 +290,42 @@ impl ResourceKind for Secret {
                 .map_err(Failure::sdk("TagResource"))?;
         }
         Ok(())
+    }
+
+    async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+        in_regions(regions, |region| async move {
+            let pages = aws
+                .secrets(region)
+                .list_secrets()
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(Failure::sdk("ListSecrets"))?;
+            Ok(pages
+                .iter()
+                .flat_map(|p| p.secret_list())
+                .filter(|s| s.deleted_date().is_none())
+                .filter_map(|s| {
+                    Some(Discovered {
+                        id: s.name()?.to_string(),
+                        arn: s.arn().map(String::from),
+                        region: region.to_string(),
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    fn read_access(&self) -> ReadAccess {
+        ReadAccess {
+            read: &["secretsmanager:DescribeSecret"],
+            // Secrets Manager appends six random characters to a secret's ARN.
+            arns: &["arn:aws:secretsmanager:{region}:{account}:secret:{name}-??????"],
+            any: &[],
+            list: &["secretsmanager:ListSecrets"],
+        }
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, recorded: &Recorded) -> Result<(), Failure> {

@@ -4,6 +4,7 @@
 mod audit;
 mod changes;
 mod cloudtrail;
+mod drift;
 mod engine;
 mod guardduty;
 mod iam;
