@@ -27,7 +27,7 @@ pub enum Exit {
     name = "rampart",
     version,
     about = "Provision and guard a hardened AWS data platform from TOML blueprints",
-    after_help = "Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode)."
+    after_help = "Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode) or drift found (drift)."
 )]
 pub struct Cli {
     #[command(subcommand)]

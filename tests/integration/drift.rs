@@ -7,6 +7,28 @@ use serde_json::{Value, json};
 
 use crate::support::{Project, kms, s3, sdk_config, sdk_config_in};
 
+/// Asserts that a report matches the published JSON Schema (checked by the pinned
+/// `jsonschema` of the emulator's venv).
+fn assert_valid_report(report: &Value) {
+    let root = crate::support::repo();
+    let mut check = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("tests/check_schema.py"))
+        .arg(root.join("docs/drift-report.schema.json"))
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run tests/check_schema.py");
+    let mut stdin = check.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, report.to_string().as_bytes()).unwrap();
+    drop(stdin);
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the report does not match docs/drift-report.schema.json:\n{}\n{report:#}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The physical id the state records for `address`.
 fn id_of(state: &Value, address: &str) -> String {
     state["resources"]
@@ -148,6 +170,7 @@ async fn out_of_band_changes_are_reported_and_apply_heals_them() {
     let written: Value =
         serde_json::from_slice(&std::fs::read(&report_file).unwrap()).expect("JSON file");
     assert_eq!(report, written);
+    assert_valid_report(&report);
     assert_eq!(report["format_version"], 1);
     assert_eq!(report["status"], "drift");
     let critical = |address: &str, attribute: &str, expected: Value, actual: Value| {
@@ -349,6 +372,7 @@ async fn unmanaged_resources_are_listed_with_their_problems_and_can_be_ignored()
     p.rampart("drift", &[]).expect(0);
     let run = p.rampart("drift", &["--unmanaged", "--json"]).expect(2);
     let report: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_valid_report(&report);
     let listed = report["unmanaged"].as_array().unwrap();
     assert_eq!(listed.len(), 1, "{report}");
     assert_eq!(listed[0]["kind"], "s3_bucket");
@@ -393,6 +417,7 @@ async fn unmanaged_resources_are_listed_with_their_problems_and_can_be_ignored()
     );
     let run = p.rampart("drift", &["--unmanaged", "--json"]).expect(0);
     let report: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_valid_report(&report);
     assert_eq!(report["summary"]["ignored"], 1);
     assert_eq!(report["ignored"][0]["id"], stray.as_str());
 }
@@ -411,8 +436,14 @@ async fn a_read_that_fails_is_an_error_and_never_in_sync() {
 
     // S3 is unreachable, KMS is not: the bucket is named as unread, the key still compared.
     let bp = p.blueprint();
+    let file = p.dir.path().join("report.json");
     let out = p
-        .command(&["drift", bp.to_str().unwrap()])
+        .command(&[
+            "drift",
+            bp.to_str().unwrap(),
+            "--output",
+            file.to_str().unwrap(),
+        ])
         .env("AWS_ENDPOINT_URL_S3", &dead)
         .output()
         .unwrap();
@@ -427,6 +458,11 @@ async fn a_read_that_fails_is_an_error_and_never_in_sync() {
         "{text}"
     );
     assert!(!text.contains("In sync"), "{text}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_valid_report(&report);
+    assert_eq!(report["status"], "error");
+    assert_eq!(report["unreadable"][0]["address"], "s3_bucket.raw");
+    assert_eq!(report["unreadable"][0]["id"], format!("{}-raw", p.prefix));
 
     // Nothing reachable at all.
     let out = p
@@ -436,6 +472,7 @@ async fn a_read_that_fails_is_an_error_and_never_in_sync() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).expect("a report even so");
+    assert_valid_report(&report);
     assert_eq!(report["status"], "error");
     assert!(
         report["error"].as_str().is_some_and(|e| !e.is_empty()),
