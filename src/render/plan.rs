@@ -99,6 +99,9 @@ fn block(out: &mut String, change: &Change, style: Style) {
             "exists already and will be imported".to_string()
         }
         Action::Import => "exists already: it will be imported and updated to match".to_string(),
+        Action::Create if change.prior.is_some() => {
+            "was deleted outside rampart (drift) and will be created again".to_string()
+        }
         Action::Create => "will be created".to_string(),
         Action::Update => "will be updated in place".to_string(),
         Action::Delete => "will be deleted".to_string(),

@@ -3,8 +3,8 @@
 //!
 //! The bucket and the key need grants for CloudTrail; `s3_bucket` and `kms_key` derive them
 //! from the trails that name them (`cloudtrail_delivery_from`, `cloudtrail_access`). Refresh
-//! makes four concurrent calls: GetTrail, GetTrailStatus (logging), GetEventSelectors (data
-//! events) and ListTags.
+//! makes four concurrent calls: GetTrail, GetTrailStatus (logging), GetEventSelectors
+//! (management and data events) and ListTags.
 
 use async_trait::async_trait;
 use aws_sdk_cloudtrail::types::{DataResource, EventSelector, ReadWriteType, Tag};
@@ -63,6 +63,13 @@ static SCHEMA: &[Field] = &[
     )
     .default(Default::StrList(&[]))
     .control(Control::Includes),
+    Field::optional(
+        "management_events",
+        Type::Bool,
+        "read and write management events are logged",
+    )
+    .default(Default::Bool(true))
+    .control(Control::On),
     Field::optional("logging", Type::Bool, "the trail is started")
         .default(Default::Bool(true))
         .control(Control::On),
@@ -133,7 +140,8 @@ pub(super) fn granted_trails(statements: &[Value]) -> Vec<String> {
 }
 
 impl CloudTrail {
-    /// Management events always, plus object-level events of the `data_events` buckets.
+    /// Management events (unless `management_events` is off), plus object-level events of the
+    /// `data_events` buckets.
     async fn put_selectors(
         &self,
         ctx: &Ctx<'_>,
@@ -143,7 +151,7 @@ impl CloudTrail {
         let buckets = names(desired.get("data_events"));
         let mut selector = EventSelector::builder()
             .read_write_type(ReadWriteType::All)
-            .include_management_events(true);
+            .include_management_events(bool_attr(desired, "management_events"));
         if !buckets.is_empty() {
             selector = selector.data_resources(
                 DataResource::builder()
@@ -257,6 +265,18 @@ impl ResourceKind for CloudTrail {
             .collect();
         buckets.sort();
         attrs.insert("data_events".into(), Value::from(buckets));
+        // Reads and writes both, from a classic selector or an advanced one.
+        let classic = selectors.event_selectors().iter().any(|s| {
+            s.include_management_events() == Some(true)
+                && s.read_write_type() == Some(&ReadWriteType::All)
+        });
+        let advanced = selectors.advanced_event_selectors().iter().any(|s| {
+            let fields = s.field_selectors();
+            fields.iter().any(|f| {
+                f.field() == "eventCategory" && f.equals().iter().any(|v| v == "Management")
+            }) && !fields.iter().any(|f| f.field() == "readOnly")
+        });
+        attrs.insert("management_events".into(), Value::Bool(classic || advanced));
         attrs.insert(
             "logging".into(),
             Value::Bool(status.is_logging() == Some(true)),
@@ -338,7 +358,7 @@ impl ResourceKind for CloudTrail {
                 .await
                 .map_err(Failure::sdk("UpdateTrail"))?;
         }
-        if changed("data_events") {
+        if changed("data_events") || changed("management_events") {
             self.put_selectors(ctx, name, desired).await?;
         }
         if changed("logging") {

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::aws::Aws;
 use crate::blueprint::schema::{Control, Default, Field, Replace, Type};
-use crate::blueprint::{Attrs, Resource};
+use crate::blueprint::{Attrs, Blueprint, Resource};
 use crate::state::Recorded;
 
 pub struct RdsInstance;
@@ -116,6 +116,13 @@ static SCHEMA: &[Field] = &[
         .default(Default::Bool(true))
         .control(Control::On),
     Field::optional("tags", Type::StrMap, "tags besides the blueprint's"),
+    Field::optional(
+        "managed_master_password",
+        Type::Bool,
+        "the master password lives in Secrets Manager, under the database's key",
+    )
+    .computed()
+    .control(Control::On),
 ];
 
 fn check_identifier(id: &str) -> Result<(), String> {
@@ -287,6 +294,10 @@ impl ResourceKind for RdsInstance {
         SCHEMA
     }
 
+    fn derive(&self, _address: &str, _blueprint: &Blueprint) -> Attrs {
+        Attrs::from([("managed_master_password".to_string(), Value::Bool(true))])
+    }
+
     fn validate(
         &self,
         resource: &Resource,
@@ -355,6 +366,10 @@ impl ResourceKind for RdsInstance {
         attrs.insert(
             "instance_class".into(),
             Value::from(db.db_instance_class().unwrap_or("")),
+        );
+        attrs.insert(
+            "managed_master_password".into(),
+            Value::Bool(db.master_user_secret().is_some()),
         );
         if let Some(gb) = db.allocated_storage() {
             attrs.insert("allocated_storage_gb".into(), Value::from(gb));
@@ -472,6 +487,7 @@ impl ResourceKind for RdsInstance {
                 "copy_tags_to_snapshot",
                 "force_tls",
                 "tags",
+                "managed_master_password",
             ],
         })
     }
@@ -552,6 +568,18 @@ impl ResourceKind for RdsInstance {
         }
         if changed("force_tls") {
             self.set_tls(ctx, desired).await?;
+        }
+        // Always on: rampart never sees or stores the password (only a switch back matters).
+        if changed("managed_master_password") {
+            rds.modify_db_instance()
+                .db_instance_identifier(id)
+                .manage_master_user_password(true)
+                .master_user_secret_kms_key_id(str_attr(desired, "kms_key"))
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(Failure::sdk("ModifyDBInstance"))?;
+            self.wait_available(ctx, id).await?;
         }
         if changed("tags") {
             let arn = recorded.arn.clone().unwrap_or_else(|| id.to_string());

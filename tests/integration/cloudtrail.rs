@@ -161,6 +161,44 @@ async fn a_trail_is_created_with_its_grants_and_kept_logging() {
         .unwrap();
     assert_eq!(status.is_logging(), Some(true));
 
+    // Management events switched off behind our back: critical drift, healed by apply.
+    ct.put_event_selectors()
+        .trail_name(&trail_name)
+        .event_selectors(
+            aws_sdk_cloudtrail::types::EventSelector::builder()
+                .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::All)
+                .include_management_events(false)
+                .data_resources(
+                    aws_sdk_cloudtrail::types::DataResource::builder()
+                        .r#type("AWS::S3::Object")
+                        .values(format!("arn:aws:s3:::{}/", p.bucket("lake")))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let run = p.rampart("drift", &["--json"]).expect(2);
+    let report: Value = serde_json::from_str(&run.stdout()).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(findings[0]["attribute"], "management_events");
+    assert_eq!(findings[0]["severity"], "critical");
+    assert_eq!(findings[0]["id"], trail_name.as_str());
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    let selectors = ct
+        .get_event_selectors()
+        .trail_name(&trail_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        selectors.event_selectors()[0].include_management_events(),
+        Some(true)
+    );
+    p.rampart("drift", &[]).expect(0);
+
     // One setting changes in place.
     p.edit(
         "data_events = [",

@@ -81,6 +81,22 @@ async fn out_of_band_changes_are_reported_and_apply_heals_them() {
         run.stdout()
     );
 
+    // Drift is one refresh, as a plan's: one read per recorded resource, in parallel.
+    let bp = p.blueprint();
+    let reads = |command: &str| {
+        let out = p
+            .command(&[command, bp.to_str().unwrap()])
+            .env("RAMPART_LOG", "debug")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains(" refreshed"))
+            .count()
+    };
+    assert_eq!(reads("drift"), 21);
+    assert_eq!(reads("plan"), 21);
+
     let state = p.state();
     let id = |address: &str| id_of(&state, address);
     let regions: Vec<String> = state["resources"]
@@ -304,6 +320,12 @@ async fn out_of_band_changes_are_reported_and_apply_heals_them() {
         "{plan}"
     );
     assert!(plan.contains("9 attributes drifted"), "{plan}");
+    assert!(
+        plan.contains(
+            "# s3_bucket.processed was deleted outside rampart (drift) and will be created again"
+        ),
+        "{plan}"
+    );
 
     p.rampart("apply", &["--auto-approve"]).expect(0);
     let run = p.rampart("drift", &[]).expect(0);

@@ -89,6 +89,39 @@ async fn a_hardened_database_is_created_kept_and_protected() {
     p.rampart("apply", &["--auto-approve"]).expect(0);
     p.rampart("plan", &["--detailed-exitcode"]).expect(0);
 
+    // A password set by hand takes it out of Secrets Manager: critical drift, healed.
+    rds.modify_db_instance()
+        .db_instance_identifier(&id)
+        .manage_master_user_password(false)
+        .master_user_password(format!("Aa1-{}", uuid::Uuid::new_v4()))
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let run = p.rampart("drift", &["--json"]).expect(2);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    let found: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["attribute"].as_str().unwrap_or(""),
+                f["severity"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(found, vec![("managed_master_password", "critical")]);
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(&id)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.db_instances()[0].master_user_secret().is_some());
+    p.rampart("drift", &[]).expect(0);
+
     // A new key means a new instance, which deletion protection refuses at plan time.
     p.write(
         &format!("{BLUEPRINT}\n[kms_key.db2]\nalias = \"alias/acme-db2\"\n")
