@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use futures::StreamExt;
 
-use super::session::{Refresh, Session, backend, load_blueprint};
+use super::session::{Refresh, Session, backend, load_blueprint, with_region};
 use super::{Exit, Global};
 use crate::blueprint::Blueprint;
 use crate::drift::{self, Header, IgnoreList, Report, Status, Unmanaged, Unreadable};
@@ -28,7 +28,7 @@ pub struct Options {
 }
 
 pub async fn run(global: &Global, options: &Options) -> anyhow::Result<Exit> {
-    let bp = load_blueprint(&options.blueprint)?;
+    let bp = with_region(global, load_blueprint(&options.blueprint)?);
     if options.print_iam_policy {
         let state = backend(global, &bp)
             .load()?
@@ -113,9 +113,15 @@ async fn check(session: &Session, options: &Options) -> Report {
     let in_scope = |region: &str| regions.contains(region);
 
     let Refresh {
-        actual,
+        mut actual,
         mut unreadable,
     } = session.read(in_scope).await;
+    // What could not be read is taken as recorded: its dependents must not look changed.
+    for u in &unreadable {
+        if let Some(rec) = session.state.get(&u.address) {
+            actual.insert(u.address.clone(), Refreshed::Exists(rec.attributes.clone()));
+        }
+    }
     let plan = plan::plan(bp, &session.state, &actual, Mode::Apply);
     let not_read: HashSet<&str> = unreadable.iter().map(|u| u.address.as_str()).collect();
     let findings = drift::findings(&plan, |c| {
@@ -181,13 +187,19 @@ async fn unmanaged_resources(
     let mut failed = Vec::new();
     let mut candidates: Vec<(&'static dyn ResourceKind, Discovered)> = Vec::new();
     let all: Vec<String> = regions.iter().cloned().collect();
-    for kind in kinds {
+    let listings = kinds.into_iter().filter_map(|kind| {
         let searched = match kind.global() {
             true if regions.contains(&bp.region) => vec![bp.region.clone()],
-            true => continue,
+            true => return None,
             false => all.clone(),
         };
-        match kind.discover(&session.aws, &searched).await {
+        Some(async move {
+            let found = kind.discover(&session.aws, &searched).await;
+            (kind, searched, found)
+        })
+    });
+    for (kind, searched, found) in futures::future::join_all(listings).await {
+        match found {
             Ok(found) => candidates.extend(
                 found
                     .into_iter()

@@ -30,7 +30,7 @@ pub fn state_path(global: &Global, bp: &Blueprint) -> PathBuf {
 }
 
 /// The blueprint with `--region` as its home region, if given.
-fn with_region(global: &Global, mut bp: Blueprint) -> Blueprint {
+pub fn with_region(global: &Global, mut bp: Blueprint) -> Blueprint {
     if let Some(region) = &global.region {
         bp.region = region.clone();
     }

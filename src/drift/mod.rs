@@ -6,6 +6,8 @@
 
 pub mod iam_policy;
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -257,6 +259,27 @@ impl Report {
                 _ => kept.push(f),
             }
         }
+        // An unmanaged resource that cannot be read may be ignored as well; a managed one never.
+        let (ignored_unread, unreadable): (Vec<Unreadable>, Vec<Unreadable>) =
+            unreadable.into_iter().partition(|u| {
+                u.address
+                    .split_once(':')
+                    .is_some_and(|(kind, id)| id != "*" && ignore.matching(kind, id).is_some())
+            });
+        for u in ignored_unread {
+            if let Some((kind, id)) = u.address.split_once(':')
+                && let Some(pattern) = ignore.matching(kind, id)
+            {
+                ignored.push(Ignored {
+                    pattern: pattern.to_string(),
+                    kind: kind.to_string(),
+                    id: id.to_string(),
+                    region: u.region.clone(),
+                    address: None,
+                    findings: 1,
+                });
+            }
+        }
         let mut listed = Vec::new();
         for u in unmanaged {
             match ignore.matching(&u.kind, &u.id) {
@@ -328,6 +351,14 @@ pub struct Header {
 /// The findings in a plan made against a fresh refresh, for the changes `selected` accepts.
 pub fn findings(plan: &Plan, selected: impl Fn(&Change) -> bool) -> Vec<Finding> {
     let mut out = Vec::new();
+    // Resources deleted outside rampart: what refers to them is unknown until apply, and
+    // that too is a change from outside.
+    let deleted: HashSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Create && c.prior.is_some())
+        .map(|c| c.address.as_str())
+        .collect();
     for change in plan.changes.iter().filter(|c| selected(c)) {
         let Some(kind) = resources::kind(&change.kind) else {
             continue;
@@ -376,13 +407,27 @@ pub fn findings(plan: &Plan, selected: impl Fn(&Change) -> bool) -> Vec<Finding>
                 let recorded = prior.as_ref().map(|p| &p.attributes);
                 let adopting = change.action == Action::Import;
                 for a in &change.attributes {
-                    let origin = origin(kind, a, recorded.filter(|_| !adopting));
+                    let recorded = recorded.filter(|_| !adopting);
+                    let refers_to_deleted = a.after_unknown
+                        && change
+                            .desired
+                            .as_ref()
+                            .and_then(|d| d.attributes.get(&a.name))
+                            .is_some_and(|v| refers_to(v, &deleted));
+                    let origin = match refers_to_deleted {
+                        true => Origin::Outside,
+                        false => origin(kind, a, recorded),
+                    };
                     let field = schema::field(kind.schema(), &a.name);
                     let expected = (!a.after_unknown).then_some(&a.after);
                     let actual = a.before.clone().unwrap_or(Value::Null);
-                    let critical = field
-                        .and_then(|f| f.control)
-                        .is_some_and(|c| c.weakened(expected, &actual));
+                    // Critical means switched off behind the blueprint's back: weaker than
+                    // the last apply left it. An edit not applied yet is only a warning.
+                    let baseline = recorded.and_then(|r| r.get(&a.name)).or(expected);
+                    let critical = origin != Origin::Blueprint
+                        && field
+                            .and_then(|f| f.control)
+                            .is_some_and(|c| c.weakened(baseline, &actual));
                     let severity = match critical {
                         true => Severity::Critical,
                         false => Severity::Warning,
@@ -398,6 +443,15 @@ pub fn findings(plan: &Plan, selected: impl Fn(&Change) -> bool) -> Vec<Finding>
         }
     }
     out
+}
+
+/// Whether a reference value (an address, or a list of them) names one of `addresses`.
+fn refers_to(value: &Value, addresses: &HashSet<&str>) -> bool {
+    match value {
+        Value::String(s) => addresses.contains(s.as_str()),
+        Value::Array(items) => items.iter().any(|v| refers_to(v, addresses)),
+        _ => false,
+    }
 }
 
 /// The name a resource not created yet will have, from the blueprint (bucket or DB name).

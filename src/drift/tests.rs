@@ -226,3 +226,34 @@ fn an_unmanaged_bucket_is_measured_against_the_secure_settings() {
         ]
     );
 }
+
+#[test]
+fn a_control_the_blueprint_turns_on_but_apply_has_not_yet_is_a_warning() {
+    let found = drift_of(BP, |state, actual| {
+        set(actual, "kms_key.data", "rotation", json!(false));
+        if let Some(rec) = state
+            .resources
+            .iter_mut()
+            .find(|r| r.address == "kms_key.data")
+        {
+            rec.attributes.insert("rotation".into(), json!(false));
+        }
+    });
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].origin, Origin::Blueprint);
+    assert_eq!(found[0].severity, Severity::Warning);
+}
+
+#[test]
+fn what_refers_to_a_resource_deleted_outside_changed_outside_too() {
+    let found = drift_of(BP, |_, actual| {
+        actual.insert("kms_key.data".into(), Refreshed::Gone);
+    });
+    let bucket = found
+        .iter()
+        .find(|f| f.address == "s3_bucket.raw")
+        .expect("the bucket's key is unknown until apply");
+    assert_eq!(bucket.origin, Origin::Outside);
+    assert!(bucket.expected_unknown);
+    assert_eq!(bucket.severity, Severity::Critical);
+}

@@ -273,7 +273,7 @@ fn plan_resource(
                     name: f.name.to_string(),
                     before: None,
                     after_unknown: resolved.is_none(),
-                    after: resolved.unwrap_or(Value::Null),
+                    after: kind.shown(f.name, &resolved.unwrap_or(Value::Null)),
                     forces_replacement: false,
                     drift: false,
                 })
@@ -341,9 +341,9 @@ fn plan_resource(
         };
         changed.push(AttrChange {
             name: field.name.to_string(),
-            before: Some(before),
+            before: Some(kind.shown(field.name, &before)),
             after_unknown: after.is_none(),
-            after: after.unwrap_or(Value::Null),
+            after: kind.shown(field.name, &after.unwrap_or(Value::Null)),
             forces_replacement: forces,
             drift,
         });

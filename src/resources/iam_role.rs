@@ -393,8 +393,11 @@ impl ResourceKind for IamRole {
         let region = regions.first().cloned().unwrap_or_default();
         Ok(roles
             .iter()
-            // Service-linked roles belong to AWS services, not to anyone's blueprint.
-            .filter(|r| !r.path().starts_with("/aws-service-role/"))
+            // Service-linked and AWS-reserved (SSO) roles belong to AWS, not to a blueprint.
+            .filter(|r| {
+                !r.path().starts_with("/aws-service-role/")
+                    && !r.path().starts_with("/aws-reserved/")
+            })
             .map(|r| Discovered {
                 id: r.role_name().to_string(),
                 arn: Some(r.arn().to_string()),

@@ -5,7 +5,7 @@
 //! (the alias), ListResourceTags (tags), and GetKeyPolicy only when the blueprint sets `policy`.
 
 use async_trait::async_trait;
-use aws_sdk_kms::types::{KeyManagerType, KeyState, Tag};
+use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyState, OriginType, Tag};
 use serde_json::Value;
 
 use super::{
@@ -438,12 +438,17 @@ impl ResourceKind for KmsKey {
             let mut found = Vec::new();
             for key in keys {
                 let Some(id) = key.key_id() else { continue };
-                let out = kms
-                    .describe_key()
-                    .key_id(id)
-                    .send()
-                    .await
-                    .map_err(Failure::sdk("DescribeKey"))?;
+                let unread = Discovered {
+                    id: id.to_string(),
+                    arn: key.key_arn().map(String::from),
+                    region: region.to_string(),
+                };
+                // A key whose policy keeps this caller out is listed anyway: its read then
+                // fails, and the report says so, instead of the key going unseen.
+                let Ok(out) = kms.describe_key().key_id(id).send().await else {
+                    found.push(unread);
+                    continue;
+                };
                 let Some(meta) = out.key_metadata() else {
                     continue;
                 };
@@ -453,12 +458,11 @@ impl ResourceKind for KmsKey {
                     meta.key_state(),
                     Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
                 );
-                if meta.key_manager() == Some(&KeyManagerType::Customer) && !leaving {
-                    found.push(Discovered {
-                        id: id.to_string(),
-                        arn: meta.arn().map(String::from),
-                        region: region.to_string(),
-                    });
+                // rampart's kind: symmetric keys with KMS-made material (others cannot rotate).
+                let kind = meta.key_spec() == Some(&KeySpec::SymmetricDefault)
+                    && meta.origin() == Some(&OriginType::AwsKms);
+                if meta.key_manager() == Some(&KeyManagerType::Customer) && !leaving && kind {
+                    found.push(unread);
                 }
             }
             Ok(found)

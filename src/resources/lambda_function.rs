@@ -403,6 +403,13 @@ impl ResourceKind for LambdaFunction {
             .unwrap_or_default();
         env.sort();
         attrs.insert("environment".into(), tags_value(env));
+        // GetFunction leaves tags out, with a reason, when ListTags is not allowed.
+        if let Some(e) = function.tags_error() {
+            return Err(Failure::new(
+                "GetFunction",
+                format!("tags not returned: {}: {}", e.error_code(), e.message()),
+            ));
+        }
         let mut tag_pairs: Vec<(String, String)> = function
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -565,9 +572,30 @@ impl ResourceKind for LambdaFunction {
         .await
     }
 
+    /// Environment values that look like secrets are never shown: one set outside rampart
+    /// would otherwise reach plans, drift reports and CI logs.
+    fn shown(&self, field: &str, value: &Value) -> Value {
+        match (field, value) {
+            ("environment", Value::Object(vars)) => Value::Object(
+                vars.iter()
+                    .map(|(k, v)| {
+                        let secret = looks_secret(k, v.as_str().unwrap_or(""));
+                        let v = if secret {
+                            Value::from("(redacted)")
+                        } else {
+                            v.clone()
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            _ => value.clone(),
+        }
+    }
+
     fn read_access(&self) -> ReadAccess {
         ReadAccess {
-            read: &["lambda:GetFunction", "lambda:GetPolicy"],
+            read: &["lambda:GetFunction", "lambda:ListTags", "lambda:GetPolicy"],
             arns: &["arn:aws:lambda:{region}:{account}:function:{name}"],
             any: &[],
             list: &["lambda:ListFunctions"],
@@ -622,5 +650,14 @@ mod tests {
         assert!(looks_secret("DB_PASS", "abc"));
         assert!(looks_secret("GITHUB_CREDENTIALS", "abc"));
         assert!(!looks_secret("AUTHOR", "jane"));
+    }
+
+    #[test]
+    fn secret_looking_environment_values_are_never_shown() {
+        let env = serde_json::json!({"DB_PASSWORD": "hunter2", "LOG_LEVEL": "INFO"});
+        assert_eq!(
+            LambdaFunction.shown("environment", &env),
+            serde_json::json!({"DB_PASSWORD": "(redacted)", "LOG_LEVEL": "INFO"})
+        );
     }
 }

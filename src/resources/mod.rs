@@ -228,6 +228,11 @@ pub trait ResourceKind: Send + Sync {
     /// not: what `drift --unmanaged` checks.
     async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure>;
 
+    /// A value as plans and drift reports may show it (secrets redacted).
+    fn shown(&self, _field: &str, value: &Value) -> Value {
+        value.clone()
+    }
+
     /// The IAM actions refresh and discovery call.
     fn read_access(&self) -> ReadAccess;
 

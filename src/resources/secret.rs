@@ -305,7 +305,8 @@ impl ResourceKind for Secret {
             Ok(pages
                 .iter()
                 .flat_map(|p| p.secret_list())
-                .filter(|s| s.deleted_date().is_none())
+                // Secrets another service owns (an RDS master password) are that service's.
+                .filter(|s| s.deleted_date().is_none() && s.owning_service().is_none())
                 .filter_map(|s| {
                     Some(Discovered {
                         id: s.name()?.to_string(),

@@ -486,6 +486,17 @@ async fn a_read_that_fails_is_an_error_and_never_in_sync() {
     assert_eq!(report["unreadable"][0]["address"], "s3_bucket.raw");
     assert_eq!(report["unreadable"][0]["id"], format!("{}-raw", p.prefix));
 
+    // KMS unreachable: the key is unread, and the bucket that uses it shows no false change.
+    let out = p
+        .command(&["drift", bp.to_str().unwrap(), "--json"])
+        .env("AWS_ENDPOINT_URL_KMS", &dead)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"], json!([]), "{report:#}");
+    assert_eq!(report["unreadable"][0]["address"], "kms_key.data");
+
     // Nothing reachable at all.
     let out = p
         .command(&["drift", bp.to_str().unwrap(), "--json"])
