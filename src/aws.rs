@@ -205,6 +205,59 @@ impl Aws {
     }
 }
 
+/// S3 Control's endpoint rules put the account id in front of the host, which a loopback
+/// endpoint (the emulator) cannot resolve; there, requests go to the endpoint as given.
+#[derive(Debug)]
+struct AsGiven(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AsGiven {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}
+
+impl Aws {
+    /// Whether the account-level S3 public-access block has all four flags on.
+    pub async fn account_public_access_block(&self, account: &str) -> Result<bool, String> {
+        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config);
+        if let Some(url) = self
+            .config
+            .endpoint_url()
+            .filter(|_| self.loopback_endpoint)
+        {
+            conf = conf.endpoint_resolver(AsGiven(url.to_string()));
+        }
+        let client = aws_sdk_s3control::Client::from_conf(conf.build());
+        match client
+            .get_public_access_block()
+            .account_id(account)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.public_access_block_configuration().is_some_and(|c| {
+                c.block_public_acls() == Some(true)
+                    && c.ignore_public_acls() == Some(true)
+                    && c.block_public_policy() == Some(true)
+                    && c.restrict_public_buckets() == Some(true)
+            })),
+            Err(e)
+                if crate::resources::error_code(&e)
+                    == Some("NoSuchPublicAccessBlockConfiguration") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(crate::resources::describe_error(&e)),
+        }
+    }
+}
+
 fn cached<C: Clone>(map: &Mutex<HashMap<String, C>>, region: &str, make: impl FnOnce() -> C) -> C {
     let mut map = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     map.entry(region.to_string()).or_insert_with(make).clone()

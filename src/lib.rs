@@ -8,6 +8,7 @@
 //! - [`plan`]: actions, attribute diff, the pure planner.
 //! - [`apply`]: the executor and its progress reporter trait.
 //! - [`drift`]: findings, severities, the drift report and the read-only IAM policy.
+//! - [`policy`]: the hardening rules, one file each, their evaluation and SARIF output.
 //! - [`state`]: the versioned state format and its backends.
 //! - [`render`]: everything shown to users.
 //! - [`cli`]: the command line.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod drift;
 pub mod graph;
 pub mod plan;
+pub mod policy;
 pub mod render;
 pub mod resources;
 pub mod state;

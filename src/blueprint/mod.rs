@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub use diagnostic::Diagnostic;
+pub use diagnostic::{Diagnostic, Position};
 pub use parse::{check_region, parse};
 
 /// Attribute values of a resource, keyed by field name.
@@ -33,6 +33,8 @@ pub struct Blueprint {
     pub state_path: Option<PathBuf>,
     /// `[drift] ignore`: `KIND:PATTERN` of resources drift counts as ignored.
     pub drift_ignore: Vec<String>,
+    /// `[[waiver]]`s of hardening rules.
+    pub waivers: Vec<Waiver>,
     pub resources: Vec<Resource>,
 }
 
@@ -55,6 +57,20 @@ pub struct Resource {
     pub prevent_destroy: bool,
     /// The resource's own `region`, if it sets one; otherwise it lives in the home region.
     pub region: Option<String>,
+    /// Where each field written in the blueprint is; `""` is the resource's header.
+    pub positions: BTreeMap<String, Position>,
+}
+
+/// An accepted exception to a hardening rule: why, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiver {
+    pub rule: String,
+    /// A resource address (for a per-region resource, its address without the region).
+    pub resource: String,
+    pub reason: String,
+    /// The last day it covers.
+    pub expires: chrono::NaiveDate,
+    pub position: Position,
 }
 
 impl Blueprint {

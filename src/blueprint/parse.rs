@@ -11,11 +11,12 @@ use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::schema::{Default, Field, Type};
-use super::{Attrs, Blueprint, Resource, split_address};
+use super::{Attrs, Blueprint, Position, Resource, Waiver, split_address};
 use crate::graph;
+use crate::policy::evaluate::base_address;
 use crate::resources;
 
-const SECTIONS: [&str; 4] = ["blueprint", "tags", "state", "drift"];
+const SECTIONS: [&str; 5] = ["blueprint", "tags", "state", "drift", "waiver"];
 
 const BLUEPRINT_FIELDS: &[Field] = &[
     Field::optional(
@@ -48,6 +49,28 @@ const DRIFT_FIELDS: &[Field] = &[Field::optional(
     Type::StrList(Some(check_ignore_pattern)),
     "`KIND:PATTERN` of resources drift does not report (counted as ignored)",
 )];
+
+const WAIVER_FIELDS: &[Field] = &[
+    Field::optional("rule", Type::Str(None), "the rule id, e.g. `RMP-S3-001`").required(),
+    Field::optional(
+        "resource",
+        Type::Str(None),
+        "the address it waives the rule for",
+    )
+    .required(),
+    Field::optional(
+        "reason",
+        Type::Str(Some(check_reason)),
+        "why the exception is accepted",
+    )
+    .required(),
+    Field::optional(
+        "expires",
+        Type::Str(Some(check_date)),
+        "the last day it holds, `YYYY-MM-DD`",
+    )
+    .required(),
+];
 
 /// Fields every resource takes besides those of its kind.
 const META_FIELDS: &[Field] = &[
@@ -135,6 +158,7 @@ impl Walker<'_> {
         let mut tags = BTreeMap::new();
         let mut state_path = None;
         let mut drift_ignore = Vec::new();
+        let mut waivers = Vec::new();
         let mut resources = Vec::new();
         let mut spans = HashMap::new();
 
@@ -153,6 +177,7 @@ impl Walker<'_> {
                         state_path = t.get("path").and_then(Value::as_str).map(PathBuf::from);
                     }
                 }
+                "waiver" => waivers = self.waivers(source, value),
                 "drift" => {
                     if let Some(t) = self.table(DRIFT_FIELDS, value, "[drift]") {
                         drift_ignore = t
@@ -232,6 +257,14 @@ impl Walker<'_> {
                 );
             }
         }
+        for r in &mut resources {
+            r.positions = spans
+                .iter()
+                .filter(|((address, _), _)| *address == r.address)
+                .map(|((_, field), span)| (field.clone(), Position::of_offset(source, span.start)))
+                .collect();
+        }
+        self.check_waivers(&waivers, &resources);
         self.check_references(&resources);
         self.check_regions(&resources, &spans, home);
         self.check_unique(&resources, &spans);
@@ -287,8 +320,74 @@ impl Walker<'_> {
             tags,
             state_path,
             drift_ignore,
+            waivers: waivers.into_iter().map(|(w, _)| w).collect(),
             resources,
         })
+    }
+
+    /// `[[waiver]]` tables, each with where it is written.
+    fn waivers(&mut self, source: &str, value: &Spanned<DeValue>) -> Vec<(Waiver, Range<usize>)> {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.diags.error_hint(
+                &value.span(),
+                "`waiver` must be an array of tables",
+                "write each waiver as `[[waiver]]` with `rule`, `resource`, `reason` and `expires`",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let Some(t) = self.table(WAIVER_FIELDS, item, "[[waiver]]") else {
+                continue;
+            };
+            let text = |f: &str| t.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+            let Ok(expires) = chrono::NaiveDate::parse_from_str(&text("expires"), "%Y-%m-%d")
+            else {
+                continue;
+            };
+            out.push((
+                Waiver {
+                    rule: text("rule"),
+                    resource: text("resource"),
+                    reason: text("reason"),
+                    expires,
+                    position: Position::of_offset(source, item.span().start),
+                },
+                item.span(),
+            ));
+        }
+        out
+    }
+
+    /// Each waiver names a rule that exists and a resource of the blueprint it applies to.
+    fn check_waivers(&mut self, waivers: &[(Waiver, Range<usize>)], resources: &[Resource]) {
+        for (w, span) in waivers {
+            let Some(rule) = crate::policy::rule(&w.rule) else {
+                let ids = crate::policy::rules::RULES.iter().map(|r| r.id);
+                let hint = match did_you_mean(&w.rule, ids) {
+                    Some(s) => format!("did you mean `{s}`? `rampart rules` lists them"),
+                    None => "`rampart rules` lists the rule ids".to_string(),
+                };
+                self.diags
+                    .error_hint(span, format!("waiver of unknown rule `{}`", w.rule), hint);
+                continue;
+            };
+            let target = resources
+                .iter()
+                .find(|r| r.address == w.resource || base_address(&r.address) == w.resource);
+            // A waiver of a resource the blueprint no longer has covers nothing: the
+            // evaluation notes it, so that removing a resource needs no second edit.
+            if let Some(r) = target.filter(|r| !rule.kinds.contains(&r.kind)) {
+                self.diags.error_hint(
+                    span,
+                    format!(
+                        "{} does not apply to `{}` (a {})",
+                        rule.id, w.resource, r.kind
+                    ),
+                    format!("{} applies to {}", rule.id, rule.kinds.join(", ")),
+                );
+            }
+        }
     }
 
     fn resources_of(
@@ -370,6 +469,7 @@ impl Walker<'_> {
                 dependencies,
                 prevent_destroy,
                 region,
+                positions: BTreeMap::new(),
             });
         }
     }
@@ -936,6 +1036,19 @@ fn check_ignore_pattern(pattern: &str) -> Result<(), String> {
     glob::Pattern::new(glob)
         .map(|_| ())
         .map_err(|e| format!("`{glob}` is not a valid pattern: {e}"))
+}
+
+fn check_reason(reason: &str) -> Result<(), String> {
+    match reason.trim().len() {
+        0 => Err("say why the exception is accepted".into()),
+        _ => Ok(()),
+    }
+}
+
+fn check_date(date: &str) -> Result<(), String> {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map(|_| ())
+        .map_err(|_| format!("`{date}` is not a date like `2027-03-31`"))
 }
 
 fn check_account_id(id: &str) -> Result<(), String> {

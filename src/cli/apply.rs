@@ -12,6 +12,7 @@ use super::session::{Session, load_blueprint};
 use super::{Exit, Global};
 use crate::apply::{Executor, Reporter};
 use crate::plan::{self, Mode, Plan};
+use crate::policy::evaluate;
 use crate::render::{self, Style, progress};
 use crate::state::Backend;
 
@@ -56,9 +57,13 @@ async fn prepare_and_execute(
         Mode::Apply => ("apply", "Apply"),
         Mode::Destroy => ("destroy", "Destroy"),
     };
+    let bp = load_blueprint(path)?;
+    if mode == Mode::Apply && !refuse_violations(global, &bp) {
+        return Ok(Exit::Error);
+    }
     let prepared = interrupts
         .until_interrupted(async {
-            let session = Session::open(global, load_blueprint(path)?, operation).await?;
+            let session = Session::open(global, bp, operation).await?;
             let plan = session.plan(mode).await?;
             anyhow::Ok((session, plan))
         })
@@ -88,6 +93,10 @@ async fn open_saved(global: &Global, plan_file: &Path) -> anyhow::Result<(Sessio
         );
     }
     let bp = load_blueprint(Path::new(&saved.blueprint_path))?;
+    // A waiver may have expired since the plan was made.
+    if !refuse_violations(global, &bp) {
+        bail!("refusing the saved plan: the blueprint breaks hardening rules");
+    }
     if bp.source_sha256 != saved.blueprint_sha256 {
         bail!(
             "refusing the saved plan: the blueprint `{}` changed since the plan was made\n  = hint: run `rampart plan` again",
@@ -216,4 +225,27 @@ async fn confirm(verb: &str) -> anyhow::Result<bool> {
         .context("cannot read the answer from standard input")?
         .context("cannot read the answer from standard input")?;
     Ok(answer.trim() == "yes")
+}
+
+/// Judges the blueprint before anything is read or changed; prints the violations and
+/// returns false if there are any.
+fn refuse_violations(global: &Global, bp: &crate::blueprint::Blueprint) -> bool {
+    let judged = evaluate::check_blueprint(bp, evaluate::today());
+    if judged.is_clean() {
+        return true;
+    }
+    eprint!(
+        "{}",
+        render::policy::evaluation(&judged, Style::stderr(global.no_color))
+    );
+    eprintln!(
+        "Apply refused: {} hardening-rule violation{}; nothing was changed.",
+        judged.violations.len(),
+        if judged.violations.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    false
 }

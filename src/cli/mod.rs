@@ -1,6 +1,8 @@
 //! The command line: clap types, the shared session set-up, and one file per command.
 
 mod apply;
+mod audit;
+mod check;
 mod drift;
 mod interrupt;
 mod plan;
@@ -11,7 +13,7 @@ mod validate;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// What a command tells the shell: 0 success, 1 error, 2 something to act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +22,15 @@ pub enum Exit {
     Error = 1,
     Changes = 2,
     Interrupted = 130,
+}
+
+/// How `check` and `audit` print their findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code-scanning upload
+    Sarif,
 }
 
 #[derive(Debug, Parser)]
@@ -123,6 +134,33 @@ pub enum Command {
         #[arg(long)]
         print_iam_policy: bool,
     },
+    /// Judge a blueprint by the hardening rules, without touching AWS
+    #[command(
+        after_help = "Exit codes: 0 no violations (waived findings allowed), 2 violations, 1 error."
+    )]
+    Check {
+        blueprint: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// List the hardening rules, or explain one
+    Rules {
+        /// A rule id, e.g. RMP-S3-001
+        id: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Judge a live account (every resource of the supported kinds) by the hardening rules
+    #[command(
+        after_help = "Exit codes: 0 no findings, 2 findings, 1 error (something could not be read)."
+    )]
+    Audit {
+        /// Regions to read (default: `--region`); the first is where global resources are read
+        #[arg(long, value_name = "R1,R2", value_delimiter = ',', value_parser = drift::parse_region)]
+        regions: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 /// Runs one command.
@@ -132,6 +170,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate { blueprint } => validate::run(&global, &blueprint),
         Command::Show { blueprint, json } => show::run(&global, &blueprint, json),
         Command::ForceUnlock { blueprint } => unlock::run(&global, &blueprint),
+        Command::Check { blueprint, format } => check::run(&global, &blueprint, format),
+        Command::Rules { id, json } => check::rules(id.as_deref(), json),
+        Command::Audit { regions, format } => runtime()?.block_on(async {
+            let interrupts = interrupt::Interrupts::listen();
+            let options = audit::Options { regions, format };
+            Ok(interrupts
+                .until_interrupted(audit::run(&global, &options))
+                .await?
+                .unwrap_or(Exit::Interrupted))
+        }),
         Command::Plan {
             blueprint,
             out,

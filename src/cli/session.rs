@@ -12,6 +12,7 @@ use crate::aws::{self, Aws};
 use crate::blueprint::{self, Blueprint};
 use crate::drift::Unreadable;
 use crate::plan::{self, Action, Mode, Plan, Refreshed};
+use crate::policy::evaluate::{self, Finding};
 use crate::resources::{self, Ctx};
 use crate::state::local::{LocalBackend, LockGuard, LockHandle};
 use crate::state::{Backend, Recorded, State, StateError};
@@ -271,6 +272,12 @@ impl Session {
     pub async fn plan(&self, mode: Mode) -> anyhow::Result<Plan> {
         let actual = self.refresh().await?;
         let mut plan = plan::plan(&self.bp, &self.state, &actual, mode);
+        // Destroying is always allowed; building is judged by the hardening rules.
+        if mode == Mode::Apply {
+            let judged = evaluate::check_blueprint(&self.bp, evaluate::today());
+            plan.errors.extend(judged.violations.iter().map(violation));
+            plan.policy = Some(judged);
+        }
         tracing::debug!(
             create = plan.summary.create,
             update = plan.summary.update,
@@ -315,4 +322,17 @@ impl Session {
         }
         Ok(plan)
     }
+}
+
+/// A rule violation as one plan error line.
+pub fn violation(f: &Finding) -> String {
+    let at = f
+        .location
+        .as_ref()
+        .map(|l| format!(" ({}:{}:{})", l.file, l.line, l.column))
+        .unwrap_or_default();
+    format!(
+        "{} `{}` breaks {}: {}{at}\n  = hint: fix it, or waive it with a `[[waiver]]` that says why and until when",
+        f.rule, f.resource, f.title, f.message
+    )
 }

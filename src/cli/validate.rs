@@ -3,9 +3,24 @@
 use std::path::Path;
 
 use super::{Exit, Global, session};
+use crate::policy::evaluate;
+use crate::render::{self, Style};
 
-pub fn run(_global: &Global, path: &Path) -> anyhow::Result<Exit> {
+pub fn run(global: &Global, path: &Path) -> anyhow::Result<Exit> {
     let bp = session::load_blueprint(path)?;
+    let judged = evaluate::check_blueprint(&bp, evaluate::today());
+    if !judged.is_clean() {
+        eprint!(
+            "{}",
+            render::policy::evaluation(&judged, Style::stderr(global.no_color))
+        );
+        eprintln!("{}", render::policy::summary(&judged));
+        return Ok(Exit::Error);
+    }
+    print!(
+        "{}",
+        render::policy::evaluation(&judged, Style::stdout(global.no_color))
+    );
     println!(
         "`{}` is valid: blueprint `{}`, {} resource{}.",
         path.display(),

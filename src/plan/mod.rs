@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::blueprint::Attrs;
 use crate::state::Recorded;
 
-pub use planner::{Mode, Refreshed, plan};
+pub use planner::{Mode, Refreshed, desired_attrs, plan};
 
 /// The plan format this build writes and applies.
 pub const FORMAT_VERSION: u32 = 1;
@@ -169,6 +169,10 @@ pub struct Plan {
     #[serde(default)]
     pub refused: Vec<String>,
     pub summary: Summary,
+    /// What the hardening rules say of the blueprint: violations (also in `errors`) and
+    /// waived findings. A saved plan is judged again when it is applied.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::policy::evaluate::Evaluation>,
 }
 
 impl Plan {

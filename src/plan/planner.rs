@@ -166,6 +166,7 @@ pub fn plan(
         errors: Vec::new(),
         notes,
         refused: Vec::new(),
+        policy: None,
     };
     for (address, why) in protected {
         plan.protect(&address, why);

@@ -4,6 +4,7 @@
 pub mod drift;
 pub mod outcome;
 pub mod plan;
+pub mod policy;
 pub mod progress;
 
 use std::io::IsTerminal;

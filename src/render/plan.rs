@@ -23,6 +23,15 @@ pub fn value(v: &Value) -> String {
 /// The plan as text for stdout.
 pub fn render(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
+    if let Some(e) = plan
+        .policy
+        .as_ref()
+        .filter(|e| !e.violations.is_empty() || !e.waived.is_empty() || !e.notes.is_empty())
+    {
+        out.push_str("Hardening rules:\n");
+        out.push_str(&super::policy::evaluation(e, style));
+        out.push('\n');
+    }
     for note in &plan.notes {
         let _ = writeln!(out, "{} {note}", style.paint(Color::Yellow, "note:"));
     }
@@ -198,6 +207,7 @@ mod tests {
             errors: vec![],
             refused: vec![],
             notes: vec![],
+            policy: None,
         }
     }
 

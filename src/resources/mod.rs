@@ -12,6 +12,8 @@ mod rds_instance;
 mod s3_bucket;
 mod secret;
 
+pub use rds_instance::is_default_admin;
+
 use async_trait::async_trait;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use serde_json::Value;

@@ -148,7 +148,8 @@ fn check_engine(engine: &str) -> Result<(), String> {
 }
 
 /// Engine defaults are the first names an attacker tries.
-fn check_master_username(name: &str) -> Result<(), String> {
+/// Whether a master user name is an engine default, the first one attackers try.
+pub fn is_default_admin(name: &str) -> bool {
     const DEFAULTS: [&str; 8] = [
         "postgres",
         "admin",
@@ -159,7 +160,11 @@ fn check_master_username(name: &str) -> Result<(), String> {
         "rdsadmin",
         "administrator",
     ];
-    if DEFAULTS.contains(&name.to_ascii_lowercase().as_str()) {
+    DEFAULTS.contains(&name.to_ascii_lowercase().as_str())
+}
+
+fn check_master_username(name: &str) -> Result<(), String> {
+    if is_default_admin(name) {
         return Err(format!(
             "`{name}` is an engine default that attackers try first; choose a name of your own, e.g. `platform_owner`"
         ));

@@ -7,6 +7,7 @@ use crate::support::{Project, s3};
 #[tokio::test(flavor = "multi_thread")]
 async fn removing_access_logs_turns_logging_off_and_the_grant_goes_too() {
     let p = Project::example("unset");
+    p.waive("RMP-S3-005", "s3_bucket.raw");
     p.rampart("apply", &["--auto-approve"]).expect(0);
     p.edit("access_logs = \"s3_bucket.access_logs\"   # seed", "");
     let plan = p
@@ -38,6 +39,8 @@ async fn a_failing_resource_skips_its_dependents_while_independent_work_goes_on(
     let blueprint =
         format!("{SMALL}\n[s3_bucket.c]\nname = \"acme-c\"\ndepends_on = [\"s3_bucket.b\"]\n");
     let p = Project::new("failure", &blueprint);
+    p.waive("RMP-S3-001", "s3_bucket.c");
+    p.waive("RMP-S3-005", "s3_bucket.c");
     // Someone else's bucket already has `b`'s name.
     s3().await
         .create_bucket()
@@ -202,6 +205,7 @@ async fn deleting_a_bucket_that_holds_objects_is_announced_in_the_plan() {
     let text = p.text();
     let cut = text.find("[s3_bucket.b]").unwrap();
     std::fs::write(p.blueprint(), &text[..cut]).unwrap();
+    p.waive("RMP-S3-005", "s3_bucket.a");
     let plan = p
         .rampart("plan", &["--detailed-exitcode"])
         .expect(2)
@@ -251,6 +255,8 @@ async fn a_resource_may_live_in_another_region_and_the_plan_groups_by_region() {
             "{SMALL}\n[s3_bucket.replica]\nname = \"acme-replica\"\nregion = \"eu-central-1\"\n"
         ),
     );
+    p.waive("RMP-S3-001", "s3_bucket.replica");
+    p.waive("RMP-S3-005", "s3_bucket.replica");
     let plan = p
         .rampart("plan", &["--detailed-exitcode"])
         .expect(2)

@@ -375,6 +375,7 @@ async fn s3_in(region: &str) -> aws_sdk_s3::Client {
 #[tokio::test(flavor = "multi_thread")]
 async fn unmanaged_resources_are_listed_with_their_problems_and_can_be_ignored() {
     let p = Project::new("unmanaged", SMALL);
+    p.waive("RMP-S3-005", "s3_bucket.raw");
     p.rampart("apply", &["--auto-approve"]).expect(0);
     p.rampart("drift", &["--unmanaged"]).expect(0);
 
@@ -453,6 +454,7 @@ fn closed_port() -> u16 {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_read_that_fails_is_an_error_and_never_in_sync() {
     let p = Project::new("unreadable", &SMALL.replace("eu-central-2", "eu-west-1"));
+    p.waive("RMP-S3-005", "s3_bucket.raw");
     p.rampart("apply", &["--auto-approve"]).expect(0);
     let dead = format!("http://127.0.0.1:{}", closed_port());
 

@@ -20,6 +20,9 @@ features = ["S3_DATA_EVENTS", "RDS_LOGIN_EVENTS", "LAMBDA_NETWORK_LOGS"]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_detector_per_region_is_created_shown_per_region_and_kept_in_sync() {
     let p = Project::new("guardduty", BLUEPRINT);
+    p.waive("RMP-GD-005", "guardduty_detector.main");
+    p.waive("RMP-GD-006", "guardduty_detector.main");
+    p.waive("RMP-GD-007", "guardduty_detector.main");
     let plan = p
         .rampart("plan", &["--detailed-exitcode"])
         .expect(2)
@@ -154,6 +157,8 @@ async fn a_detector_made_by_hand_is_adopted_never_duplicated() {
             .replace("region = \"ap-southeast-1\"", "region = \"sa-east-1\"")
             .replace("regions = [\"ap-southeast-1\", \"ap-southeast-2\"]", ""),
     );
+    p.waive("RMP-GD-005", "guardduty_detector.main");
+    p.waive("RMP-GD-007", "guardduty_detector.main");
     let plan = p
         .rampart("plan", &["--detailed-exitcode"])
         .expect(2)

@@ -78,6 +78,8 @@ pub fn repo() -> &'static Path {
 pub struct Project {
     pub dir: tempfile::TempDir,
     pub prefix: String,
+    /// Hardening rules this test's blueprint breaks on purpose, as (rule, resource).
+    waivers: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Project {
@@ -88,6 +90,7 @@ impl Project {
         let project = Project {
             dir: tempfile::tempdir().expect("tempdir"),
             prefix,
+            waivers: Default::default(),
         };
         project.write(blueprint);
         project
@@ -138,9 +141,25 @@ impl Project {
         p
     }
 
-    /// Rewrites the blueprint, keeping this project's unique names.
+    /// Rewrites the blueprint, keeping this project's unique names and waivers.
     pub fn write(&self, blueprint: &str) {
-        std::fs::write(self.blueprint(), self.localise(blueprint)).expect("write blueprint");
+        let mut text = self.localise(blueprint);
+        for (rule, resource) in self.waivers.borrow().iter() {
+            text.push_str(&waiver(rule, resource));
+        }
+        std::fs::write(self.blueprint(), text).expect("write blueprint");
+    }
+
+    /// Waives a hardening rule for a resource the test makes insecure on purpose: the test is
+    /// about something else (hardening has tests of its own). Kept across `write`s.
+    pub fn waive(&self, rule: &str, resource: &str) -> &Project {
+        self.waivers
+            .borrow_mut()
+            .push((rule.to_string(), resource.to_string()));
+        let mut text = self.text();
+        text.push_str(&waiver(rule, resource));
+        std::fs::write(self.blueprint(), text).expect("write blueprint");
+        self
     }
 
     /// Gives `acme-` names and the example's blueprint name this project's unique prefix.
@@ -242,6 +261,12 @@ impl Project {
         args.extend_from_slice(flags);
         self.run(&args)
     }
+}
+
+fn waiver(rule: &str, resource: &str) -> String {
+    format!(
+        "\n[[waiver]]\nrule = \"{rule}\"\nresource = \"{resource}\"\nreason = \"this test is about the engine, not hardening\"\nexpires = \"2099-12-31\"\n"
+    )
 }
 
 /// Copies a directory tree (the example's Lambda code beside a test's blueprint).

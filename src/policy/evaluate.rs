@@ -1,0 +1,252 @@
+//! Running the rules: subjects from a blueprint (or from AWS, built by `audit`), findings with
+//! their blueprint locations, and waivers.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::rules::RULES;
+use super::{Breach, Check, Level, Mode, Rule, Subject, World};
+use crate::blueprint::{Blueprint, Waiver};
+use crate::plan::desired_attrs;
+
+/// Where in the blueprint a finding is, 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A waiver that covers a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waived {
+    pub reason: String,
+    pub expires: String,
+    /// An expired waiver covers nothing: the finding is a violation again.
+    pub expired: bool,
+}
+
+/// One broken rule on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub level: Level,
+    pub title: &'static str,
+    /// The address, or `KIND:ID` for a resource found in AWS, or `account`.
+    pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waived>,
+}
+
+/// What the rules say about a blueprint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Evaluation {
+    /// Broken rules with no valid waiver: they stop `apply`.
+    pub violations: Vec<Finding>,
+    /// Broken rules a valid waiver covers: listed in every plan, never hidden.
+    pub waived: Vec<Finding>,
+    /// Waivers that cover nothing.
+    pub notes: Vec<String>,
+}
+
+impl Evaluation {
+    pub fn is_clean(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+/// The address without a per-region suffix: `guardduty_detector.main[eu-west-1]` is
+/// `guardduty_detector.main` in the blueprint.
+pub fn base_address(address: &str) -> &str {
+    address.split_once('[').map_or(address, |(base, _)| base)
+}
+
+/// The blueprint's resources as rules see them, and what the blueprint tells about the rest.
+pub fn desired(bp: &Blueprint) -> (Vec<Subject>, World) {
+    let mut world = World::default();
+    // Regional baselines go to the blueprint's `regions`, else to its home region.
+    if bp.regions.is_empty() {
+        world.regions.insert(bp.region.clone());
+    } else {
+        world.regions.extend(bp.regions.iter().cloned());
+    }
+    let mut subjects = Vec::new();
+    for r in &bp.resources {
+        let attrs = desired_attrs(bp, r);
+        let region = bp.region_of(r);
+        let mut names = vec![r.address.clone()];
+        names.extend(
+            ["name", "identifier"]
+                .iter()
+                .filter_map(|f| attrs.get(*f).and_then(Value::as_str).map(String::from)),
+        );
+        let subject = Subject {
+            kind: r.kind,
+            resource: r.address.clone(),
+            names,
+            region,
+            attrs,
+            mode: Mode::Desired,
+        };
+        observe(&mut world, &subject);
+        subjects.push(subject);
+    }
+    (subjects, world)
+}
+
+/// Adds what one resource tells about the account: trails, what they log, detectors.
+pub fn observe(world: &mut World, s: &Subject) {
+    match s.kind {
+        "cloudtrail" => {
+            world.has_trail = true;
+            if let Some(Value::Array(buckets)) = s.attr("data_events") {
+                world
+                    .data_events
+                    .extend(buckets.iter().filter_map(Value::as_str).map(String::from));
+            }
+            let complete = s.is("multi_region", true)
+                && s.is("logging", true)
+                && !s.is("management_events", false);
+            world.trails.push((s.resource.clone(), complete));
+        }
+        "guardduty_detector" => {
+            world
+                .detectors
+                .push((s.resource.clone(), s.region.clone(), s.is("enabled", true)))
+        }
+        _ => {}
+    }
+}
+
+/// Every breach of every rule: (rule, resource, region, breach).
+pub fn judge(
+    subjects: &[Subject],
+    world: &World,
+    mode: Mode,
+) -> Vec<(&'static Rule, String, Option<String>, Breach)> {
+    let mut out = Vec::new();
+    for rule in RULES {
+        match rule.check {
+            Check::Resource(check) => {
+                for s in subjects.iter().filter(|s| rule.kinds.contains(&s.kind)) {
+                    if let Some(breach) = check(s, world) {
+                        out.push((*rule, s.resource.clone(), Some(s.region.clone()), breach));
+                    }
+                }
+            }
+            Check::Account { check, audit_only } => {
+                // A blueprint without resources of the rule's kinds may rely on another one.
+                let concerned = subjects.iter().any(|s| rule.kinds.contains(&s.kind));
+                if mode == Mode::Desired && (audit_only || !concerned) {
+                    continue;
+                }
+                for (resource, breach) in check(world) {
+                    let resource = resource.unwrap_or_else(|| "account".to_string());
+                    out.push((*rule, resource, None, breach));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The rules on a blueprint, with locations and its waivers as of `today`.
+pub fn check_blueprint(bp: &Blueprint, today: NaiveDate) -> Evaluation {
+    let (subjects, world) = desired(bp);
+    let mut evaluation = Evaluation::default();
+    let mut seen = BTreeSet::new();
+    let mut used = vec![false; bp.waivers.len()];
+    for (rule, resource, region, breach) in judge(&subjects, &world, Mode::Desired) {
+        let base = base_address(&resource).to_string();
+        // One blueprint resource per region is one finding, not one per region.
+        if !seen.insert((rule.id, base.clone(), breach.field, breach.message.clone())) {
+            continue;
+        }
+        let location = bp.resource(&resource).and_then(|r| {
+            let at = breach
+                .field
+                .and_then(|f| r.positions.get(f))
+                .or_else(|| r.positions.get(""))?;
+            Some(Location {
+                file: bp.path.display().to_string(),
+                line: at.line,
+                column: at.column,
+            })
+        });
+        let waiver = bp
+            .waivers
+            .iter()
+            .position(|w| w.rule == rule.id && (w.resource == resource || w.resource == base));
+        let mut finding = Finding {
+            rule: rule.id,
+            level: rule.level,
+            title: rule.title,
+            resource: if region.is_some() { base } else { resource },
+            region,
+            field: breach.field,
+            message: breach.message,
+            location,
+            waiver: None,
+        };
+        match waiver {
+            Some(i) => {
+                used[i] = true;
+                let w: &Waiver = &bp.waivers[i];
+                let expired = w.expires < today;
+                finding.waiver = Some(Waived {
+                    reason: w.reason.clone(),
+                    expires: w.expires.to_string(),
+                    expired,
+                });
+                if expired {
+                    evaluation.violations.push(finding);
+                } else {
+                    evaluation.waived.push(finding);
+                }
+            }
+            None => evaluation.violations.push(finding),
+        }
+    }
+    for (w, used) in bp.waivers.iter().zip(used) {
+        if !used {
+            evaluation.notes.push(format!(
+                "the waiver of {} for `{}` ({}:{}) covers no finding; remove it",
+                w.rule, w.resource, w.position.line, w.position.column
+            ));
+        }
+    }
+    evaluation
+}
+
+/// The rules on what AWS holds (`audit`): no locations, no waivers.
+pub fn audit(subjects: &[Subject], world: &World) -> Vec<Finding> {
+    judge(subjects, world, Mode::Actual)
+        .into_iter()
+        .map(|(rule, resource, region, breach)| Finding {
+            rule: rule.id,
+            level: rule.level,
+            title: rule.title,
+            resource,
+            region,
+            field: breach.field,
+            message: breach.message,
+            location: None,
+            waiver: None,
+        })
+        .collect()
+}
+
+/// Today in UTC: waivers expire at the end of their day.
+pub fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
