@@ -226,6 +226,7 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AsGiven {
 impl Aws {
     /// Whether the account-level S3 public-access block has all four flags on.
     pub async fn account_public_access_block(&self, account: &str) -> Result<bool, String> {
+        const NOT_SET: &str = "NoSuchPublicAccessBlockConfiguration";
         let mut conf = aws_sdk_s3control::config::Builder::from(&self.config);
         if let Some(url) = self
             .config
@@ -247,9 +248,14 @@ impl Aws {
                     && c.block_public_policy() == Some(true)
                     && c.restrict_public_buckets() == Some(true)
             })),
+            // The error code comes in the body, or (moto) only in `x-amzn-errortype`.
             Err(e)
-                if crate::resources::error_code(&e)
-                    == Some("NoSuchPublicAccessBlockConfiguration") =>
+                if crate::resources::error_code(&e) == Some(NOT_SET)
+                    || e.raw_response().is_some_and(|r| {
+                        r.headers()
+                            .get("x-amzn-errortype")
+                            .is_some_and(|v| v.starts_with(NOT_SET))
+                    }) =>
             {
                 Ok(false)
             }

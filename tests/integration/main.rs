@@ -9,6 +9,7 @@ mod engine;
 mod guardduty;
 mod iam;
 mod malformed;
+mod policy;
 mod rds;
 mod saved_plans;
 mod secrets;

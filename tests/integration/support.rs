@@ -29,35 +29,45 @@ pub fn emulator() -> &'static Emulator {
                 _child: None,
             };
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let python = root.join(".venv/bin/python");
-        assert!(
-            python.exists(),
-            "the emulator is not installed: run `scripts/test` (or `scripts/emulator install`)"
-        );
-        let mut child = Command::new(python)
-            .arg(root.join("tests/emulator.py"))
-            .arg("0")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the emulator");
-        let stdout = child.stdout.take().expect("emulator stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the emulator's ready line");
-        let port = line
-            .trim()
-            .strip_prefix("ready ")
-            .unwrap_or_else(|| panic!("the emulator did not start: {line:?}"));
-        Emulator {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            _stdin: child.stdin.take(),
-            _child: Some(child),
-        }
+        start_emulator()
     })
+}
+
+/// An emulator of the test's own, for tests that read a whole account (`audit`): nothing
+/// other tests make shows up in it. It stops when the value is dropped.
+pub fn private_emulator() -> Emulator {
+    start_emulator()
+}
+
+fn start_emulator() -> Emulator {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the emulator is not installed: run `scripts/test` (or `scripts/emulator install`)"
+    );
+    let mut child = Command::new(python)
+        .arg(root.join("tests/emulator.py"))
+        .arg("0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the emulator");
+    let stdout = child.stdout.take().expect("emulator stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the emulator's ready line");
+    let port = line
+        .trim()
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("the emulator did not start: {line:?}"));
+    Emulator {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _stdin: child.stdin.take(),
+        _child: Some(child),
+    }
 }
 
 /// A name no other test of this run uses, usable in bucket names and aliases.
@@ -80,6 +90,8 @@ pub struct Project {
     pub prefix: String,
     /// Hardening rules this test's blueprint breaks on purpose, as (rule, resource).
     waivers: std::cell::RefCell<Vec<(String, String)>>,
+    /// The emulator the binary talks to: the shared one unless `on` says otherwise.
+    endpoint: String,
 }
 
 impl Project {
@@ -91,6 +103,7 @@ impl Project {
             dir: tempfile::tempdir().expect("tempdir"),
             prefix,
             waivers: Default::default(),
+            endpoint: emulator().endpoint.clone(),
         };
         project.write(blueprint);
         project
@@ -139,6 +152,12 @@ impl Project {
             &format!("regions = [\"{}\", \"{}\"]", POOL[2 * n], POOL[2 * n + 1]),
         );
         p
+    }
+
+    /// The project, talking to `emulator` instead of the shared one.
+    pub fn on(mut self, emulator: &Emulator) -> Project {
+        self.endpoint = emulator.endpoint.clone();
+        self
     }
 
     /// Rewrites the blueprint, keeping this project's unique names and waivers.
@@ -241,7 +260,7 @@ impl Project {
         cmd.current_dir(self.dir.path())
             .args(args)
             .stdin(Stdio::null())
-            .env("AWS_ENDPOINT_URL", &emulator().endpoint)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_CONFIG_FILE", "/dev/null")
@@ -323,8 +342,13 @@ impl Run {
 
 /// SDK configuration for reading the emulator back in `region`.
 pub async fn sdk_config_in(region: &str) -> aws_config::SdkConfig {
+    sdk_config_at(&emulator().endpoint, region).await
+}
+
+/// SDK configuration for the emulator at `endpoint`, in `region`.
+pub async fn sdk_config_at(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&emulator().endpoint)
+        .endpoint_url(endpoint)
         .region(Region::new(region.to_string()))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "test", "test", None, None, "tests",

@@ -20,7 +20,8 @@ pub static RULE: Rule = Rule {
             let missing: Vec<&str> = w
                 .regions
                 .iter()
-                .filter(|r| !w.detectors.iter().any(|(_, at, on)| at == *r && *on))
+                // A detector that is there but suspended is RMP-GD-001's finding.
+                .filter(|r| !w.detectors.iter().any(|(_, at, _)| at == *r))
                 .map(String::as_str)
                 .collect();
             if missing.is_empty() {
@@ -30,7 +31,7 @@ pub static RULE: Rule = Rule {
                 w.detectors.first().map(|(resource, _, _)| resource.clone()),
                 Breach {
                     field: Some("regions"),
-                    message: format!("no enabled detector in {}", missing.join(", ")),
+                    message: format!("no detector in {}", missing.join(", ")),
                 },
             )]
         },
