@@ -495,3 +495,33 @@ async fn audit_reports_exactly_what_was_made_insecure_by_hand() {
         want.len()
     );
 }
+
+#[test]
+fn every_rule_is_listed_explained_and_documented_in_the_readme() {
+    let p = Project::example_offline("rule-list");
+    let list = p.run(&["rules"]).expect(0).stdout();
+    let rules: Value =
+        serde_json::from_str(&p.run(&["rules", "--json"]).expect(0).stdout()).unwrap();
+    let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
+    for r in rules.as_array().unwrap() {
+        let id = r["id"].as_str().unwrap();
+        assert!(list.contains(id), "`rampart rules` lacks {id}");
+        assert!(readme.contains(&format!("| `{id}` |")), "README lacks {id}");
+        for field in ["title", "rationale", "fix"] {
+            assert!(
+                r[field].as_str().is_some_and(|t| t.len() > 10),
+                "{id} has no {field}"
+            );
+        }
+        let c = &r["controls"];
+        let mapped = ["seed", "cis", "fsbp", "frameworks"]
+            .iter()
+            .any(|k| c[k].as_array().is_some_and(|a| !a.is_empty()));
+        assert!(mapped, "{id} maps to no control");
+    }
+    let one = p.run(&["rules", "RMP-S3-003"]).expect(0).stdout();
+    assert!(one.contains("CIS AWS Foundations v3.0: 2.1.1"), "{one}");
+    assert!(one.contains("fix: "), "{one}");
+    let err = p.run(&["rules", "RMP-S3-03"]).expect(1).stderr();
+    assert!(err.contains("did you mean `RMP-S3-003`?"), "{err}");
+}
