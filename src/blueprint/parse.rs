@@ -375,6 +375,20 @@ impl Walker<'_> {
             let target = resources
                 .iter()
                 .find(|r| r.address == w.resource || base_address(&r.address) == w.resource);
+            if w.resource.contains('[') {
+                self.diags.error_hint(
+                    span,
+                    format!(
+                        "waiver for `{}`: name the resource without its region",
+                        w.resource
+                    ),
+                    format!(
+                        "write `resource = \"{}\"`: a waiver covers every region",
+                        base_address(&w.resource)
+                    ),
+                );
+                continue;
+            }
             // A waiver of a resource the blueprint no longer has covers nothing: the
             // evaluation notes it, so that removing a resource needs no second edit.
             if let Some(r) = target.filter(|r| !rule.kinds.contains(&r.kind)) {

@@ -12,7 +12,7 @@ use crate::policy::evaluate::{self, Finding};
 use crate::policy::rules::RULES;
 use crate::policy::{Check, Mode, Subject, World, sarif};
 use crate::render::{self, Style};
-use crate::resources::{Ctx, Discovered, KINDS, ResourceKind};
+use crate::resources::{self, Ctx, Discovered, KINDS, ResourceKind};
 use crate::state::Recorded;
 
 pub struct Options {
@@ -26,7 +26,10 @@ pub async fn run(global: &Global, options: &Options) -> anyhow::Result<Exit> {
         ([], None) => anyhow::bail!(
             "which regions should be audited?\n  = hint: give them, like `--regions eu-west-1,eu-central-1`"
         ),
-        (given, _) => given.to_vec(),
+        (given, _) => {
+            let mut seen = std::collections::BTreeSet::new();
+            given.iter().filter(|r| seen.insert(*r)).cloned().collect()
+        }
     };
     let home = regions[0].clone();
     let aws = Aws::connect(&aws::Options {
@@ -51,6 +54,17 @@ pub async fn run(global: &Global, options: &Options) -> anyhow::Result<Exit> {
             id: Some(account.clone()),
             region: home.clone(),
             error: format!("cannot read the account-level S3 public-access block: {e}"),
+        }),
+    }
+    match resources::keys_pending_deletion(&aws, &regions).await {
+        Ok(keys) => {
+            world.keys_pending_deletion = keys.iter().map(|k| format!("kms_key:{}", k.id)).collect()
+        }
+        Err(f) => unreadable.push(Unreadable {
+            address: "kms_key:*".into(),
+            id: None,
+            region: regions.join(","),
+            error: format!("cannot list keys scheduled for deletion: {f}"),
         }),
     }
     let findings = evaluate::audit(&subjects, &world);

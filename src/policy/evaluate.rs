@@ -107,8 +107,16 @@ pub fn desired(bp: &Blueprint) -> (Vec<Subject>, World) {
 /// Adds what one resource tells about the account: trails, what they log, detectors.
 pub fn observe(world: &mut World, s: &Subject) {
     match s.kind {
+        "s3_bucket" => {
+            if let Some(Value::String(target)) = s.attr("access_logs") {
+                world.log_targets.insert(target.clone());
+            }
+        }
         "cloudtrail" => {
             world.has_trail = true;
+            if let Some(Value::String(bucket)) = s.attr("bucket") {
+                world.trail_buckets.insert(bucket.clone());
+            }
             if let Some(Value::Array(buckets)) = s.attr("data_events") {
                 world
                     .data_events
@@ -183,15 +191,18 @@ pub fn check_blueprint(bp: &Blueprint, today: NaiveDate) -> Evaluation {
                 column: at.column,
             })
         });
+        // A renewed waiver wins over the expired one it replaces.
+        let covers = |w: &&Waiver| w.rule == rule.id && w.resource == base;
         let waiver = bp
             .waivers
             .iter()
-            .position(|w| w.rule == rule.id && (w.resource == resource || w.resource == base));
+            .position(|w| covers(&w) && w.expires >= today)
+            .or_else(|| bp.waivers.iter().position(|w| covers(&w)));
         let mut finding = Finding {
             rule: rule.id,
             level: rule.level,
             title: rule.title,
-            resource: if region.is_some() { base } else { resource },
+            resource: base,
             region,
             field: breach.field,
             message: breach.message,
@@ -201,7 +212,7 @@ pub fn check_blueprint(bp: &Blueprint, today: NaiveDate) -> Evaluation {
         match waiver {
             Some(i) => {
                 used[i] = true;
-                let w: &Waiver = &bp.waivers[i];
+                let w = &bp.waivers[i];
                 let expired = w.expires < today;
                 finding.waiver = Some(Waived {
                     reason: w.reason.clone(),
@@ -249,4 +260,69 @@ pub fn audit(subjects: &[Subject], world: &World) -> Vec<Finding> {
 /// Today in UTC: waivers expire at the end of their day.
 pub fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::blueprint;
+
+    const BP: &str = r#"
+[blueprint]
+name = "t"
+region = "eu-west-1"
+
+[kms_key.data]
+alias = "alias/data"
+rotation = false
+"#;
+
+    fn waiver(expires: &str) -> String {
+        format!(
+            "\n[[waiver]]\nrule = \"RMP-KMS-001\"\nresource = \"kms_key.data\"\nreason = \"r\"\nexpires = \"{expires}\"\n"
+        )
+    }
+
+    fn day(d: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_violation_is_located_at_its_field() {
+        let e = check_blueprint(&blueprint(BP), day("2026-12-01"));
+        assert_eq!(e.violations.len(), 1);
+        let at = e.violations[0].location.as_ref().unwrap();
+        assert_eq!((at.line, at.column), (8, 12));
+    }
+
+    #[test]
+    fn a_waiver_holds_through_its_last_day_and_a_renewal_beats_the_expired_one() {
+        let bp = blueprint(&format!("{BP}{}", waiver("2026-12-01")));
+        assert_eq!(check_blueprint(&bp, day("2026-12-01")).waived.len(), 1);
+        let expired = check_blueprint(&bp, day("2026-12-02"));
+        assert_eq!(expired.violations.len(), 1);
+        assert!(expired.violations[0].waiver.as_ref().unwrap().expired);
+
+        let renewed = blueprint(&format!(
+            "{BP}{}{}",
+            waiver("2026-01-31"),
+            waiver("2027-06-30")
+        ));
+        let e = check_blueprint(&renewed, day("2026-12-02"));
+        assert!(e.is_clean(), "{e:?}");
+        assert_eq!(e.waived[0].waiver.as_ref().unwrap().expires, "2027-06-30");
+    }
+
+    #[test]
+    fn a_waiver_names_a_known_rule_and_a_resource_without_its_region() {
+        let unknown = BP.to_string() + &waiver("2027-01-01").replace("RMP-KMS-001", "RMP-KMS-01");
+        let err = crate::blueprint::parse(std::path::Path::new("t.toml"), unknown.as_bytes())
+            .unwrap_err();
+        assert!(err[0].message.contains("unknown rule"), "{err:?}");
+        let regional = BP.to_string()
+            + &waiver("2027-01-01").replace("kms_key.data", "kms_key.data[eu-west-1]");
+        let err = crate::blueprint::parse(std::path::Path::new("t.toml"), regional.as_bytes())
+            .unwrap_err();
+        assert!(err[0].message.contains("without its region"), "{err:?}");
+    }
 }

@@ -82,6 +82,19 @@ impl Subject {
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty())
     }
+
+    /// Whether the bucket receives server access logs: its policy grants it, or another
+    /// bucket names it (ACL-based delivery leaves no grant to see).
+    pub fn receives_access_logs(&self, w: &World) -> bool {
+        self.has_members("log_delivery_from")
+            || self.names.iter().any(|n| w.log_targets.contains(n))
+    }
+
+    /// Whether the bucket receives CloudTrail logs, by its policy or a trail's `bucket`.
+    pub fn receives_trail_logs(&self, w: &World) -> bool {
+        self.has_members("cloudtrail_delivery_from")
+            || self.names.iter().any(|n| w.trail_buckets.contains(n))
+    }
 }
 
 /// What rules may know beyond one resource.
@@ -91,12 +104,18 @@ pub struct World {
     pub regions: BTreeSet<String>,
     /// Whether any trail is known: object-level logging can only be judged then.
     pub has_trail: bool,
-    /// Every bucket any trail logs object-level events of (addresses or names).
+    /// Every bucket any trail logs object-level events of (addresses or names); `*` is all.
     pub data_events: BTreeSet<String>,
+    /// Buckets other buckets send server access logs to (addresses or names).
+    pub log_targets: BTreeSet<String>,
+    /// Buckets trails deliver to (addresses or names).
+    pub trail_buckets: BTreeSet<String>,
     /// GuardDuty detectors: (resource, region, enabled).
     pub detectors: Vec<(String, String, bool)>,
     /// Trails: (resource, multi-region and logging with management events).
     pub trails: Vec<(String, bool)>,
+    /// Customer KMS keys scheduled for deletion, as `kms_key:ID`.
+    pub keys_pending_deletion: Vec<String>,
     /// The account-level S3 public-access block: all four flags on. `None`: not known.
     pub account_public_access_block: Option<bool>,
 }

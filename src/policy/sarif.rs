@@ -47,6 +47,36 @@ fn rule_entry(rule: &Rule) -> Value {
     })
 }
 
+/// The blueprint's path as a SARIF URI: relative to the current directory (the checkout, in
+/// CI), forward slashes, percent-encoded.
+fn uri(file: &str) -> String {
+    let path = std::path::Path::new(file);
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            path.strip_prefix(cwd)
+                .ok()
+                .map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or_else(|| path.to_path_buf());
+    let text = relative.to_string_lossy().replace('\\', "/");
+    let text = text.strip_prefix("./").unwrap_or(&text);
+    percent_encoding::utf8_percent_encode(text, URI_UNSAFE).to_string()
+}
+
+/// What a path segment may not hold unescaped in a URI reference (`/` stays a separator).
+const URI_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
 /// The SARIF log of `findings`; `waived` ones carry an accepted suppression.
 pub fn log(findings: &[&Finding]) -> Value {
     let results: Vec<Value> = findings
@@ -56,7 +86,7 @@ pub fn log(findings: &[&Finding]) -> Value {
             let location = match &f.location {
                 Some(at) => json!({
                     "physicalLocation": {
-                        "artifactLocation": { "uri": at.file.replace('\\', "/") },
+                        "artifactLocation": { "uri": uri(&at.file), "uriBaseId": "%SRCROOT%" },
                         "region": { "startLine": at.line, "startColumn": at.column },
                     },
                     "logicalLocations": [{ "name": f.resource, "kind": "resource" }],
@@ -94,6 +124,8 @@ pub fn log(findings: &[&Finding]) -> Value {
                 },
             },
             "results": results,
+            // Columns count characters, as editors show them.
+            "columnKind": "unicodeCodePoints",
         }],
     })
 }

@@ -139,6 +139,15 @@ pub(super) fn granted_trails(statements: &[Value]) -> Vec<String> {
     trails
 }
 
+/// The bucket an S3 data-resource value names (`arn:aws:s3:::bucket/`), or `*` for the value
+/// that means every bucket.
+fn logged_bucket(value: &str) -> Option<String> {
+    match value.trim_end_matches('/') {
+        "arn:aws:s3" | "arn:aws:s3::" | "arn:aws:s3:::" => Some("*".into()),
+        other => other.strip_prefix("arn:aws:s3:::").map(String::from),
+    }
+}
+
 impl CloudTrail {
     /// Management events (unless `management_events` is off), plus object-level events of the
     /// `data_events` buckets.
@@ -254,15 +263,41 @@ impl ResourceKind for CloudTrail {
             "log_file_validation".into(),
             Value::Bool(trail.log_file_validation_enabled() == Some(true)),
         );
+        // Reads and writes both: a read-only or write-only selector logs half of them.
         let mut buckets: Vec<String> = selectors
             .event_selectors()
             .iter()
+            .filter(|s| s.read_write_type().is_none_or(|t| *t == ReadWriteType::All))
             .flat_map(|s| s.data_resources())
             .filter(|d| d.r#type() == Some("AWS::S3::Object"))
             .flat_map(|d| d.values())
-            .filter_map(|v| v.strip_prefix("arn:aws:s3:::"))
-            .map(|v| v.trim_end_matches('/').to_string())
+            .filter_map(|v| logged_bucket(v))
             .collect();
+        // Advanced selectors (what the console makes): S3 data events with no `readOnly` filter.
+        for s in selectors.advanced_event_selectors() {
+            let fields = s.field_selectors();
+            let is = |name: &str, value: &str| {
+                fields
+                    .iter()
+                    .any(|f| f.field() == name && f.equals().iter().any(|v| v == value))
+            };
+            if !is("eventCategory", "Data")
+                || !is("resources.type", "AWS::S3::Object")
+                || fields.iter().any(|f| f.field() == "readOnly")
+            {
+                continue;
+            }
+            let arns: Vec<&str> = fields
+                .iter()
+                .filter(|f| f.field() == "resources.ARN")
+                .flat_map(|f| f.starts_with().iter().chain(f.equals()))
+                .map(String::as_str)
+                .collect();
+            match fields.iter().any(|f| f.field() == "resources.ARN") {
+                false => buckets.push("*".into()),
+                true => buckets.extend(arns.into_iter().filter_map(logged_bucket)),
+            }
+        }
         buckets.sort();
         attrs.insert("data_events".into(), Value::from(buckets));
         // Reads and writes both, from a classic selector or an advanced one.

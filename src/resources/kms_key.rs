@@ -202,6 +202,75 @@ impl KmsKey {
     }
 }
 
+/// Which customer keys a listing wants.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    /// Keys in use: what `drift --unmanaged` and `audit` read.
+    Live,
+    /// Keys scheduled for deletion: everything they encrypt is about to become unreadable.
+    PendingDeletion,
+}
+
+async fn customer_keys(
+    aws: &Aws,
+    regions: &[String],
+    listing: Listing,
+) -> Result<Vec<Discovered>, Failure> {
+    in_regions(regions, |region| async move {
+        let kms = aws.kms(region);
+        let keys = kms
+            .list_keys()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(Failure::sdk("ListKeys"))?;
+        let mut found = Vec::new();
+        for key in keys {
+            let Some(id) = key.key_id() else { continue };
+            let listed = Discovered {
+                id: id.to_string(),
+                arn: key.key_arn().map(String::from),
+                region: region.to_string(),
+            };
+            // A key whose policy keeps this caller out is listed anyway: its read then
+            // fails, and the report says so, instead of the key going unseen.
+            let Ok(out) = kms.describe_key().key_id(id).send().await else {
+                if listing == Listing::Live {
+                    found.push(listed);
+                }
+                continue;
+            };
+            let Some(meta) = out.key_metadata() else {
+                continue;
+            };
+            let leaving = matches!(
+                meta.key_state(),
+                Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+            );
+            // rampart's kind: symmetric keys with KMS-made material (others cannot rotate).
+            let kind = meta.key_spec() == Some(&KeySpec::SymmetricDefault)
+                && meta.origin() == Some(&OriginType::AwsKms);
+            // AWS managed keys (`aws/s3`) are nobody's to manage.
+            let wanted = match listing {
+                Listing::Live => !leaving && kind,
+                Listing::PendingDeletion => leaving,
+            };
+            if meta.key_manager() == Some(&KeyManagerType::Customer) && wanted {
+                found.push(listed);
+            }
+        }
+        Ok(found)
+    })
+    .await
+}
+
+/// Customer keys scheduled for deletion in `regions` (for `audit`: FSBP KMS.3).
+pub async fn pending_deletion(aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+    customer_keys(aws, regions, Listing::PendingDeletion).await
+}
+
 #[async_trait]
 impl ResourceKind for KmsKey {
     fn name(&self) -> &'static str {
@@ -425,49 +494,7 @@ impl ResourceKind for KmsKey {
     }
 
     async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
-        in_regions(regions, |region| async move {
-            let kms = aws.kms(region);
-            let keys = kms
-                .list_keys()
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(Failure::sdk("ListKeys"))?;
-            let mut found = Vec::new();
-            for key in keys {
-                let Some(id) = key.key_id() else { continue };
-                let unread = Discovered {
-                    id: id.to_string(),
-                    arn: key.key_arn().map(String::from),
-                    region: region.to_string(),
-                };
-                // A key whose policy keeps this caller out is listed anyway: its read then
-                // fails, and the report says so, instead of the key going unseen.
-                let Ok(out) = kms.describe_key().key_id(id).send().await else {
-                    found.push(unread);
-                    continue;
-                };
-                let Some(meta) = out.key_metadata() else {
-                    continue;
-                };
-                // AWS managed keys (`aws/s3`) are nobody's to manage; keys pending deletion
-                // are as good as gone.
-                let leaving = matches!(
-                    meta.key_state(),
-                    Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
-                );
-                // rampart's kind: symmetric keys with KMS-made material (others cannot rotate).
-                let kind = meta.key_spec() == Some(&KeySpec::SymmetricDefault)
-                    && meta.origin() == Some(&OriginType::AwsKms);
-                if meta.key_manager() == Some(&KeyManagerType::Customer) && !leaving && kind {
-                    found.push(unread);
-                }
-            }
-            Ok(found)
-        })
-        .await
+        customer_keys(aws, regions, Listing::Live).await
     }
 
     fn read_access(&self) -> ReadAccess {

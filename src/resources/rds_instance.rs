@@ -619,8 +619,10 @@ impl ResourceKind for RdsInstance {
                 .try_collect()
                 .await
                 .map_err(Failure::sdk("DescribeDBInstances"))?;
+            // Aurora (and DocumentDB, Neptune) members are configured on their cluster.
             Ok(dbs
                 .iter()
+                .filter(|db| db.db_cluster_identifier().is_none())
                 .filter_map(|db| {
                     Some(Discovered {
                         id: db.db_instance_identifier()?.to_string(),

@@ -17,6 +17,10 @@ const NOT_IN_BLUEPRINTS: &[(&str, &str)] = &[
     ("RMP-IAM-002", "the schema refuses `*` in `trust`"),
     ("RMP-ACC-001", "an account setting, judged by audit"),
     ("RMP-CT-007", "an account setting, judged by audit"),
+    (
+        "RMP-KMS-004",
+        "a key scheduled for deletion, judged by audit",
+    ),
 ];
 
 /// (rule, line to replace, its replacement, the line the finding must point at).
@@ -494,6 +498,24 @@ async fn audit_reports_exactly_what_was_made_insecure_by_hand() {
         sarif["runs"][0]["results"].as_array().unwrap().len(),
         want.len()
     );
+
+    // A key scheduled for deletion is a finding of its own (FSBP KMS.3).
+    aws_sdk_kms::Client::new(&conf)
+        .schedule_key_deletion()
+        .key_id(&key_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let report: Value = serde_json::from_str(&audit("json").expect(2).stdout()).unwrap();
+    let on_key: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["resource"] == format!("kms_key:{key_id}").as_str())
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(on_key, vec!["RMP-KMS-004"], "{report:#}");
 }
 
 #[test]

@@ -2,22 +2,27 @@
 
 use crate::policy::{Breach, Check, Controls, Level, Rule};
 
-/// Runtimes past AWS's deprecation date.
-const DEPRECATED: &[&str] = &[
-    "python2.7",
-    "python3.6",
-    "python3.7",
-    "python3.8",
-    "nodejs10.x",
-    "nodejs12.x",
-    "nodejs14.x",
-    "nodejs16.x",
-    "java8",
-    "dotnetcore3.1",
-    "dotnet6",
-    "ruby2.7",
-    "go1.x",
-    "provided",
+/// Runtimes and the day AWS stopped (or stops) patching them, from its published Lambda
+/// runtime deprecation schedule; a runtime is judged by today's date.
+const DEPRECATED: &[(&str, &str)] = &[
+    ("python2.7", "2021-07-15"),
+    ("python3.6", "2022-07-18"),
+    ("python3.7", "2023-12-04"),
+    ("python3.8", "2024-10-14"),
+    ("python3.9", "2025-12-15"),
+    ("nodejs10.x", "2021-07-30"),
+    ("nodejs12.x", "2023-03-31"),
+    ("nodejs14.x", "2023-12-04"),
+    ("nodejs16.x", "2024-06-12"),
+    ("nodejs18.x", "2025-09-01"),
+    ("nodejs20.x", "2026-04-30"),
+    ("java8", "2024-01-08"),
+    ("dotnetcore3.1", "2023-04-03"),
+    ("dotnet6", "2024-12-20"),
+    ("ruby2.7", "2023-12-07"),
+    ("ruby3.2", "2026-03-31"),
+    ("go1.x", "2024-01-08"),
+    ("provided", "2024-01-08"),
 ];
 
 pub static RULE: Rule = Rule {
@@ -35,9 +40,13 @@ pub static RULE: Rule = Rule {
     },
     check: Check::Resource(|s, _| {
         let runtime = s.attr("runtime")?.as_str()?;
-        DEPRECATED.contains(&runtime).then(|| Breach {
+        let today = crate::policy::evaluate::today().to_string();
+        let (_, since) = DEPRECATED
+            .iter()
+            .find(|(r, since)| *r == runtime && today.as_str() >= *since)?;
+        Some(Breach {
             field: Some("runtime"),
-            message: format!("`runtime` is {runtime}, which AWS no longer patches"),
+            message: format!("`runtime` is {runtime}, which AWS stopped patching on {since}"),
         })
     }),
 };

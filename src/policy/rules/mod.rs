@@ -20,6 +20,7 @@ mod iam_002_no_open_trust;
 mod kms_001_rotation;
 mod kms_002_rotation_period;
 mod kms_003_no_public_key_policy;
+mod kms_004_no_pending_deletion;
 mod lmb_001_supported_runtime;
 mod rds_001_encrypted;
 mod rds_002_private;
@@ -61,6 +62,7 @@ pub static RULES: &[&Rule] = &[
     &kms_001_rotation::RULE,
     &kms_002_rotation_period::RULE,
     &kms_003_no_public_key_policy::RULE,
+    &kms_004_no_pending_deletion::RULE,
     &ct_001_multi_region::RULE,
     &ct_002_log_file_validation::RULE,
     &ct_003_kms_encryption::RULE,
@@ -142,7 +144,12 @@ fn set(s: &Subject, field: &'static str, what: &str) -> Option<Breach> {
 /// describe anything else in words (`none (unencrypted)`).
 fn customer_key(s: &Subject, field: &'static str) -> Option<Breach> {
     match s.attr(field) {
-        Some(Value::String(key)) if !key.contains(' ') => None,
+        // The bucket key is a cost setting, not a weaker key.
+        Some(Value::String(key))
+            if !key.contains(' ') || key.ends_with(" (bucket key disabled)") =>
+        {
+            None
+        }
         Some(Value::String(other)) => Breach::at(
             field,
             format!("`{field}` is {other}, not a customer-managed KMS key"),

@@ -21,9 +21,9 @@ pub static RULE: Rule = Rule {
         fsbp: &["S3.17"],
         frameworks: &["GDPR Art. 32", "HIPAA 164.312(a)(2)(iv)", "SOC 2 CC6.1"],
     },
-    check: Check::Resource(|s, _| {
+    check: Check::Resource(|s, w| {
         // AWS delivers server access logs only to SSE-S3 buckets.
-        if s.has_members("log_delivery_from") {
+        if s.receives_access_logs(w) {
             return match s.attr("kms_key") {
                 Some(Value::String(k)) if k.starts_with("none") => {
                     Breach::at("kms_key", format!("`kms_key` is {k}"))

@@ -19,8 +19,8 @@ pub static RULE: Rule = Rule {
         fsbp: &["S3.9"],
         frameworks: &["HIPAA 164.312(b)", "SOC 2 CC7.2", "GDPR Art. 30"],
     },
-    check: Check::Resource(|s, _| {
-        if s.has_members("log_delivery_from") {
+    check: Check::Resource(|s, w| {
+        if s.receives_access_logs(w) {
             return None;
         }
         set(s, "access_logs", "requests to the bucket are not logged")

@@ -16,8 +16,8 @@ pub static RULE: Rule = Rule {
         fsbp: &["S3.15"],
         frameworks: &["HIPAA 164.316(b)(2)", "SOC 2 CC7.2"],
     },
-    check: Check::Resource(|s, _| {
-        if !s.has_members("cloudtrail_delivery_from") {
+    check: Check::Resource(|s, w| {
+        if !s.receives_trail_logs(w) {
             return None;
         }
         set(s, "object_lock", "the audit logs can be deleted")

@@ -19,9 +19,10 @@ pub static RULE: Rule = Rule {
         frameworks: &["HIPAA 164.312(b)", "GDPR Art. 30", "SOC 2 CC7.2"],
     },
     check: Check::Resource(|s, w| {
-        let log_bucket =
-            s.has_members("log_delivery_from") || s.has_members("cloudtrail_delivery_from");
-        if !w.has_trail || log_bucket || s.names.iter().any(|n| w.data_events.contains(n)) {
+        let log_bucket = s.receives_access_logs(w) || s.receives_trail_logs(w);
+        let logged =
+            w.data_events.contains("*") || s.names.iter().any(|n| w.data_events.contains(n));
+        if !w.has_trail || log_bucket || logged {
             return None;
         }
         Some(Breach {
