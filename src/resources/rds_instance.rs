@@ -350,8 +350,23 @@ impl ResourceKind for RdsInstance {
                     && matches!(p.parameter_value(), Some("1" | "ON" | "on"))
             })
         } else {
-            // Attached to another group: not the TLS enforcement rampart manages.
-            false
+            // Another group (an engine default, or one attached by hand): its effective
+            // value, defaults included, which takes reading every page.
+            let params = ctx
+                .aws
+                .rds(ctx.region)
+                .describe_db_parameters()
+                .db_parameter_group_name(&group)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(Failure::sdk("DescribeDBParameters"))?;
+            params.iter().any(|p| {
+                p.parameter_name() == Some(tls_parameter(&engine))
+                    && matches!(p.parameter_value(), Some("1" | "ON" | "on"))
+            })
         };
 
         let mut attrs = Attrs::new();
@@ -638,10 +653,11 @@ impl ResourceKind for RdsInstance {
     fn read_access(&self) -> ReadAccess {
         ReadAccess {
             read: &["rds:DescribeDBInstances", "rds:DescribeDBParameters"],
-            // The TLS setting lives in the instance's own parameter group.
+            // The TLS setting lives in whatever parameter group is attached: rampart's own
+            // (`NAME-rampart`), or another one someone attached.
             arns: &[
                 "arn:aws:rds:{region}:{account}:db:{name}",
-                "arn:aws:rds:{region}:{account}:pg:{name}-rampart",
+                "arn:aws:rds:{region}:{account}:pg:*",
             ],
             any: &[],
             list: &["rds:DescribeDBInstances"],
