@@ -56,6 +56,16 @@ pub async fn run(global: &Global, options: &Options) -> anyhow::Result<Exit> {
             error: format!("cannot read the account-level S3 public-access block: {e}"),
         }),
     }
+    // Trails homed elsewhere (or in the organization's account) cover these regions too.
+    match resources::trails_covering(&aws, &regions).await {
+        Ok(trails) => world.trails.extend(trails),
+        Err(f) => unreadable.push(Unreadable {
+            address: "cloudtrail:*".into(),
+            id: None,
+            region: regions.join(","),
+            error: format!("cannot list the trails that cover these regions: {f}"),
+        }),
+    }
     match resources::keys_pending_deletion(&aws, &regions).await {
         Ok(keys) => {
             world.keys_pending_deletion = keys.iter().map(|k| format!("kms_key:{}", k.id)).collect()

@@ -148,6 +148,43 @@ fn logged_bucket(value: &str) -> Option<String> {
     }
 }
 
+/// Every trail that covers `regions`, wherever it lives: multi-region trails homed in another
+/// region (or another account, as organization trails) included. Each as (ARN, whether it is
+/// multi-region and logging), for `audit`'s account-wide judgement.
+pub async fn covering(aws: &Aws, regions: &[String]) -> Result<Vec<(String, bool)>, Failure> {
+    let mut seen = std::collections::BTreeMap::new();
+    for region in regions {
+        let out = aws
+            .cloudtrail(region)
+            .describe_trails()
+            .include_shadow_trails(true)
+            .send()
+            .await
+            .map_err(Failure::sdk("DescribeTrails"))?;
+        for t in out.trail_list() {
+            let (Some(arn), Some(home)) = (t.trail_arn(), t.home_region()) else {
+                continue;
+            };
+            if seen.contains_key(arn) {
+                continue;
+            }
+            // The status is asked of the trail's home region, by ARN.
+            let logging = aws
+                .cloudtrail(home)
+                .get_trail_status()
+                .name(arn)
+                .send()
+                .await
+                .map_err(Failure::sdk("GetTrailStatus"))?
+                .is_logging()
+                == Some(true);
+            let multi = t.is_multi_region_trail() == Some(true);
+            seen.insert(arn.to_string(), multi && logging);
+        }
+    }
+    Ok(seen.into_iter().collect())
+}
+
 impl CloudTrail {
     /// Management events (unless `management_events` is off), plus object-level events of the
     /// `data_events` buckets.

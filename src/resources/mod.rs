@@ -12,6 +12,7 @@ mod rds_instance;
 mod s3_bucket;
 mod secret;
 
+pub use cloudtrail::covering as trails_covering;
 pub use kms_key::pending_deletion as keys_pending_deletion;
 pub use rds_instance::is_default_admin;
 

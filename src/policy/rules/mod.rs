@@ -144,6 +144,11 @@ fn set(s: &Subject, field: &'static str, what: &str) -> Option<Breach> {
 /// describe anything else in words (`none (unencrypted)`).
 fn customer_key(s: &Subject, field: &'static str) -> Option<Breach> {
     match s.attr(field) {
+        // SSE-KMS without a key id is the AWS managed key (`aws/s3`).
+        Some(Value::String(key)) if key.is_empty() => Breach::at(
+            field,
+            format!("`{field}` is the AWS managed key, not a customer-managed one"),
+        ),
         // The bucket key is a cost setting, not a weaker key.
         Some(Value::String(key))
             if !key.contains(' ') || key.ends_with(" (bucket key disabled)") =>
