@@ -224,9 +224,8 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AsGiven {
 }
 
 impl Aws {
-    /// Whether the account-level S3 public-access block has all four flags on.
-    pub async fn account_public_access_block(&self, account: &str) -> Result<bool, String> {
-        const NOT_SET: &str = "NoSuchPublicAccessBlockConfiguration";
+    /// S3 Control, for account-wide S3 settings.
+    pub fn s3control(&self) -> aws_sdk_s3control::Client {
         let mut conf = aws_sdk_s3control::config::Builder::from(&self.config);
         if let Some(url) = self
             .config
@@ -235,32 +234,7 @@ impl Aws {
         {
             conf = conf.endpoint_resolver(AsGiven(url.to_string()));
         }
-        let client = aws_sdk_s3control::Client::from_conf(conf.build());
-        match client
-            .get_public_access_block()
-            .account_id(account)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.public_access_block_configuration().is_some_and(|c| {
-                c.block_public_acls() == Some(true)
-                    && c.ignore_public_acls() == Some(true)
-                    && c.block_public_policy() == Some(true)
-                    && c.restrict_public_buckets() == Some(true)
-            })),
-            // The error code comes in the body, or (moto) only in `x-amzn-errortype`.
-            Err(e)
-                if crate::resources::error_code(&e) == Some(NOT_SET)
-                    || e.raw_response().is_some_and(|r| {
-                        r.headers()
-                            .get("x-amzn-errortype")
-                            .is_some_and(|v| v.starts_with(NOT_SET))
-                    }) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(crate::resources::describe_error(&e)),
-        }
+        aws_sdk_s3control::Client::from_conf(conf.build())
     }
 }
 

@@ -47,15 +47,6 @@ pub async fn run(global: &Global, options: &Options) -> anyhow::Result<Exit> {
     for s in &subjects {
         evaluate::observe(&mut world, s);
     }
-    match aws.account_public_access_block(&account).await {
-        Ok(blocked) => world.account_public_access_block = Some(blocked),
-        Err(e) => unreadable.push(Unreadable {
-            address: "account".into(),
-            id: Some(account.clone()),
-            region: home.clone(),
-            error: format!("cannot read the account-level S3 public-access block: {e}"),
-        }),
-    }
     // Trails homed elsewhere (or in the organization's account) cover these regions too.
     match resources::trails_covering(&aws, &regions).await {
         Ok(trails) => world.trails.extend(trails),

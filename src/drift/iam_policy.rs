@@ -59,12 +59,14 @@ pub fn policy(bp: &Blueprint, state: &State, unmanaged: bool) -> Value {
                 })
             })
             .collect();
-        statements.push(json!({
-            "Sid": format!("Read{sid}"),
-            "Effect": "Allow",
-            "Action": access.read,
-            "Resource": arns,
-        }));
+        if !access.read.is_empty() {
+            statements.push(json!({
+                "Sid": format!("Read{sid}"),
+                "Effect": "Allow",
+                "Action": access.read,
+                "Resource": arns,
+            }));
+        }
         let mut any: Vec<&str> = access.any.to_vec();
         if unmanaged {
             any.extend(access.list);

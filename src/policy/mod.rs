@@ -116,8 +116,6 @@ pub struct World {
     pub trails: Vec<(String, bool)>,
     /// Customer KMS keys scheduled for deletion, as `kms_key:ID`.
     pub keys_pending_deletion: Vec<String>,
-    /// The account-level S3 public-access block: all four flags on. `None`: not known.
-    pub account_public_access_block: Option<bool>,
 }
 
 /// What is wrong: the field (for locations) and the problem in words.

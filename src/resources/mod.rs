@@ -3,8 +3,10 @@
 //! Only this module and `aws.rs` call the SDK. A kind reads the attributes it manages, creates,
 //! updates and deletes; everything generic (parsing, diffing, ordering, state) is elsewhere.
 
+mod account_public_access_block;
 mod cloudtrail;
 mod guardduty_detector;
+mod iam_password_policy;
 mod iam_role;
 mod kms_key;
 mod lambda_function;
@@ -27,6 +29,8 @@ use crate::state::Recorded;
 
 /// Every kind rampart knows, in the order the README documents them.
 pub static KINDS: &[&dyn ResourceKind] = &[
+    &account_public_access_block::AccountPublicAccessBlock,
+    &iam_password_policy::IamPasswordPolicy,
     &kms_key::KmsKey,
     &s3_bucket::S3Bucket,
     &cloudtrail::CloudTrail,
@@ -254,6 +258,28 @@ pub trait ResourceKind: Send + Sync {
         _recorded: &Recorded,
     ) -> Result<DeletionCheck, Failure> {
         Ok(DeletionCheck::default())
+    }
+}
+
+/// For account-wide settings: a blueprint holds at most one.
+pub fn only_one_per_account(
+    kind: &str,
+    resource: &Resource,
+    all: &[Resource],
+) -> Vec<(&'static str, String, String)> {
+    match all
+        .iter()
+        .find(|r| r.kind == kind && r.address != resource.address)
+    {
+        Some(other) if other.address < resource.address => vec![(
+            "",
+            format!(
+                "the account has one {kind}, and `{}` is it already",
+                other.address
+            ),
+            "keep one of them".into(),
+        )],
+        _ => Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against the local emulator, in one test binary because
 //! every test binary links the whole SDK.
 
+mod account;
 mod audit;
 mod changes;
 mod cloudtrail;

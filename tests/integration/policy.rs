@@ -4,10 +4,31 @@
 
 use serde_json::Value;
 
-use crate::support::{Project, private_emulator, sdk_config_at};
+use crate::support::{Project, private_emulator, s3control_at, sdk_config_at};
 
-/// Rules a blueprint cannot break: the schema refuses it first, or only an account shows it.
+/// Rules not broken in the example here: the schema refuses it first, only an account shows
+/// it, or the example has no such resource (account settings have a test of their own).
 const NOT_IN_BLUEPRINTS: &[(&str, &str)] = &[
+    (
+        "RMP-ACC-001",
+        "account settings: account::the_account_settings_are_adopted_hardened_and_judged",
+    ),
+    (
+        "RMP-IAM-003",
+        "account settings: account::the_account_settings_are_adopted_hardened_and_judged",
+    ),
+    (
+        "RMP-IAM-004",
+        "account settings: account::the_account_settings_are_adopted_hardened_and_judged",
+    ),
+    (
+        "RMP-IAM-005",
+        "account settings: account::the_account_settings_are_adopted_hardened_and_judged",
+    ),
+    (
+        "RMP-IAM-006",
+        "account settings: account::the_account_settings_are_adopted_hardened_and_judged",
+    ),
     ("RMP-RDS-001", "`kms_key` is required on every database"),
     (
         "RMP-RDS-007",
@@ -15,7 +36,6 @@ const NOT_IN_BLUEPRINTS: &[(&str, &str)] = &[
     ),
     ("RMP-RDS-009", "rampart always manages the master password"),
     ("RMP-IAM-002", "the schema refuses `*` in `trust`"),
-    ("RMP-ACC-001", "an account setting, judged by audit"),
     ("RMP-CT-007", "an account setting, judged by audit"),
     (
         "RMP-KMS-004",
@@ -353,28 +373,11 @@ fn sarif_has_every_rule_and_results_located_in_the_blueprint() {
     );
 }
 
-/// The account-level S3 public-access block, all four flags on, set through S3 Control
-/// without the account-id host prefix a loopback endpoint cannot resolve.
-async fn block_public_access_account_wide(endpoint: &str, account: &str) {
-    #[derive(Debug)]
-    struct AsGiven(String);
-    impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AsGiven {
-        fn resolve_endpoint<'a>(
-            &'a self,
-            _: &'a aws_sdk_s3control::config::endpoint::Params,
-        ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
-            aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
-                aws_sdk_s3control::config::endpoint::Endpoint::builder()
-                    .url(self.0.clone())
-                    .build(),
-            ))
-        }
-    }
-    let conf =
-        aws_sdk_s3control::config::Builder::from(&sdk_config_at(endpoint, "eu-west-1").await)
-            .endpoint_resolver(AsGiven(endpoint.to_string()))
-            .build();
-    aws_sdk_s3control::Client::from_conf(conf)
+/// The account-level S3 public-access block, all four flags on, and a CIS password policy:
+/// the account settings a baseline makes, set by hand.
+async fn harden_account_by_hand(endpoint: &str, account: &str) {
+    s3control_at(endpoint)
+        .await
         .put_public_access_block()
         .account_id(account)
         .public_access_block_configuration(
@@ -388,6 +391,18 @@ async fn block_public_access_account_wide(endpoint: &str, account: &str) {
         .send()
         .await
         .unwrap();
+    aws_sdk_iam::Client::new(&sdk_config_at(endpoint, "eu-west-1").await)
+        .update_account_password_policy()
+        .minimum_password_length(14)
+        .require_uppercase_characters(true)
+        .require_lowercase_characters(true)
+        .require_numbers(true)
+        .require_symbols(true)
+        .password_reuse_prevention(24)
+        .max_password_age(90)
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -396,7 +411,7 @@ async fn audit_reports_exactly_what_was_made_insecure_by_hand() {
     let endpoint = emulator.endpoint.clone();
     let p = Project::example_offline("audit-live").on(&emulator);
     p.rampart("apply", &["--auto-approve"]).expect(0);
-    block_public_access_account_wide(&endpoint, "123456789012").await;
+    harden_account_by_hand(&endpoint, "123456789012").await;
     let audit = |format: &str| {
         p.run(&[
             "audit",

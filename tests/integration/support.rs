@@ -371,3 +371,26 @@ pub async fn s3() -> aws_sdk_s3::Client {
 pub async fn kms() -> aws_sdk_kms::Client {
     aws_sdk_kms::Client::new(&sdk_config().await)
 }
+
+/// S3 Control at the emulator `endpoint`, without the account-id host prefix that a loopback
+/// endpoint cannot resolve.
+pub async fn s3control_at(endpoint: &str) -> aws_sdk_s3control::Client {
+    #[derive(Debug)]
+    struct AsGiven(String);
+    impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AsGiven {
+        fn resolve_endpoint<'a>(
+            &'a self,
+            _: &'a aws_sdk_s3control::config::endpoint::Params,
+        ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+            aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+                aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                    .url(self.0.clone())
+                    .build(),
+            ))
+        }
+    }
+    let conf = aws_sdk_s3control::config::Builder::from(&sdk_config_at(endpoint, REGION).await)
+        .endpoint_resolver(AsGiven(endpoint.to_string()))
+        .build();
+    aws_sdk_s3control::Client::from_conf(conf)
+}

@@ -1,12 +1,13 @@
 //! RMP-ACC-001: The account blocks public S3 access.
 
-use crate::policy::{Breach, Check, Controls, Level, Rule};
+use super::on;
+use crate::policy::{Check, Controls, Level, Rule};
 
 pub static RULE: Rule = Rule {
     id: "RMP-ACC-001",
     title: "The account blocks public S3 access",
     level: Level::Critical,
-    kinds: &["s3_bucket"],
+    kinds: &["account_public_access_block"],
     rationale: "The account-level public-access block applies to every bucket, including those created outside rampart, and stops a single bucket's settings from ever making data public.",
     fix: "Turn on all four flags of the account-level S3 public-access block (`aws s3control put-public-access-block`).",
     controls: Controls {
@@ -15,39 +16,46 @@ pub static RULE: Rule = Rule {
         fsbp: &["S3.1"],
         frameworks: &["GDPR Art. 32", "SOC 2 CC6.1"],
     },
-    check: Check::Account {
-        check: |w| match w.account_public_access_block {
-            Some(false) => vec![(
-                None,
-                Breach {
-                    field: None,
-                    message: "the account-level S3 public-access block is not fully on".into(),
-                },
-            )],
-            _ => Vec::new(),
-        },
-        audit_only: true,
-    },
+    check: Check::Resource(|s, _| {
+        [
+            "block_public_acls",
+            "ignore_public_acls",
+            "block_public_policy",
+            "restrict_public_buckets",
+        ]
+        .into_iter()
+        .find_map(|flag| on(s, flag))
+    }),
 };
 
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::policy::rules::testing::{account, subject};
+    use crate::policy::rules::testing::{judge, synthetic};
+    use serde_json::json;
 
-    #[test]
-    fn holds_when_the_account_blocks_public_access() {
-        let (_, mut w) = subject("s3_bucket.raw");
-        w.account_public_access_block = Some(true);
-        assert!(account(&RULE, &w).is_empty());
-        w.account_public_access_block = None;
-        assert!(account(&RULE, &w).is_empty(), "not known, not judged");
+    fn block(flags: [bool; 4]) -> Vec<crate::policy::Breach> {
+        let (s, w) = synthetic(
+            "account_public_access_block",
+            &[
+                ("block_public_acls", json!(flags[0])),
+                ("ignore_public_acls", json!(flags[1])),
+                ("block_public_policy", json!(flags[2])),
+                ("restrict_public_buckets", json!(flags[3])),
+            ],
+        );
+        judge(&RULE, &s, &w)
     }
 
     #[test]
-    fn breaks_when_it_does_not() {
-        let (_, mut w) = subject("s3_bucket.raw");
-        w.account_public_access_block = Some(false);
-        assert_eq!(account(&RULE, &w).len(), 1);
+    fn holds_with_all_four_flags_on() {
+        assert!(block([true; 4]).is_empty());
+    }
+
+    #[test]
+    fn breaks_with_one_flag_off() {
+        let found = block([true, true, false, true]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, Some("block_public_policy"));
     }
 }

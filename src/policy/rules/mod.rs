@@ -17,6 +17,10 @@ mod gd_006_lambda_protection;
 mod gd_007_runtime_monitoring;
 mod iam_001_no_admin_wildcard;
 mod iam_002_no_open_trust;
+mod iam_003_password_length;
+mod iam_004_password_reuse;
+mod iam_005_password_complexity;
+mod iam_006_password_expiry;
 mod kms_001_rotation;
 mod kms_002_rotation_period;
 mod kms_003_no_public_key_policy;
@@ -92,6 +96,10 @@ pub static RULES: &[&Rule] = &[
     &sm_003_customer_key::RULE,
     &iam_001_no_admin_wildcard::RULE,
     &iam_002_no_open_trust::RULE,
+    &iam_003_password_length::RULE,
+    &iam_004_password_reuse::RULE,
+    &iam_005_password_complexity::RULE,
+    &iam_006_password_expiry::RULE,
     &lmb_001_supported_runtime::RULE,
 ];
 
@@ -127,6 +135,14 @@ fn at_most(s: &Subject, field: &'static str, max: i64) -> Option<Breach> {
         field: Some(field),
         message: format!("`{field}` is {value}; at most {max} is allowed"),
     })
+}
+
+/// A number that must be set: AWS's default (no value) is no protection.
+fn unset(s: &Subject, field: &'static str) -> Option<Breach> {
+    match s.attr(field) {
+        Some(Value::Null) => Breach::at(field, format!("`{field}` is not set")),
+        _ => None,
+    }
 }
 
 /// A field that must be set. Left out of a blueprint, it is not; left out of what AWS

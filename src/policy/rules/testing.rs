@@ -28,6 +28,40 @@ pub fn subject(address: &str) -> (Subject, World) {
     (s, world)
 }
 
+/// A resource of `kind` the example does not have, with just `attrs`, as read from AWS.
+pub fn synthetic(kind: &'static str, attrs: &[(&str, Value)]) -> (Subject, World) {
+    let s = Subject {
+        kind,
+        resource: format!("{kind}:test"),
+        names: vec!["test".into()],
+        region: "eu-west-1".into(),
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        mode: crate::policy::Mode::Actual,
+    };
+    (s, World::default())
+}
+
+/// A password policy meeting CIS, with `change` applied.
+pub fn cis_password_policy(change: Option<(&str, Value)>) -> (Subject, World) {
+    let mut attrs = vec![
+        ("minimum_length", Value::from(14)),
+        ("require_uppercase", Value::Bool(true)),
+        ("require_lowercase", Value::Bool(true)),
+        ("require_numbers", Value::Bool(true)),
+        ("require_symbols", Value::Bool(true)),
+        ("reuse_prevention", Value::from(24)),
+        ("max_age_days", Value::from(90)),
+    ];
+    if let Some((name, value)) = change {
+        attrs.retain(|(k, _)| *k != name);
+        attrs.push((name, value));
+    }
+    synthetic("iam_password_policy", &attrs)
+}
+
 /// What a resource rule says about one subject.
 pub fn judge(rule: &Rule, s: &Subject, w: &World) -> Vec<Breach> {
     match rule.check {
