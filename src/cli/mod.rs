@@ -4,6 +4,7 @@ mod apply;
 mod audit;
 mod check;
 mod drift;
+mod import;
 mod interrupt;
 mod plan;
 mod session;
@@ -134,6 +135,14 @@ pub enum Command {
         #[arg(long)]
         print_iam_policy: bool,
     },
+    /// Record an existing resource under a blueprint address (the next plan updates it)
+    Import {
+        blueprint: PathBuf,
+        /// The blueprint address, e.g. s3_bucket.raw
+        address: String,
+        /// The physical id: bucket name, key id, trail name, detector id, role name, ...
+        id: String,
+    },
     /// Judge a blueprint by the hardening rules, without touching AWS
     #[command(
         after_help = "Exit codes: 0 no violations (waived findings allowed), 2 violations, 1 error."
@@ -171,6 +180,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Show { blueprint, json } => show::run(&global, &blueprint, json),
         Command::ForceUnlock { blueprint } => unlock::run(&global, &blueprint),
         Command::Check { blueprint, format } => check::run(&global, &blueprint, format),
+        Command::Import {
+            blueprint,
+            address,
+            id,
+        } => runtime()?.block_on(async {
+            let interrupts = interrupt::Interrupts::listen();
+            Ok(interrupts
+                .until_interrupted(import::run(&global, &blueprint, &address, &id))
+                .await?
+                .unwrap_or(Exit::Interrupted))
+        }),
         Command::Rules { id, json } => check::rules(id.as_deref(), json),
         Command::Audit { regions, format } => runtime()?.block_on(async {
             let interrupts = interrupt::Interrupts::listen();

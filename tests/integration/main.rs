@@ -9,6 +9,7 @@ mod drift;
 mod engine;
 mod guardduty;
 mod iam;
+mod import;
 mod malformed;
 mod policy;
 mod rds;
