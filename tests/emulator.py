@@ -12,8 +12,10 @@ does, and has the rest rampart uses.
 
 It also mends two fidelity gaps of moto 5.0.x: it ignores a bucket policy statement's
 `Condition` (with the standard TLS-only statement every object request was denied), so bucket
-policies are evaluated here as AWS does (see `condition_holds`); and it lacks GuardDuty's
-TagResource/UntagResource, added here on moto's own detectors.
+policies are evaluated here as AWS does (see `condition_holds`); it lacks GuardDuty's
+TagResource/UntagResource, added here on moto's own detectors; and it ignores `If-Match` on
+PutObject (S3's conditional write, which the S3 state backend relies on), checked here as AWS
+does (see `put_object_if_match`).
 """
 
 import fnmatch
@@ -28,6 +30,8 @@ from moto.core.config import default_user_config
 from moto.guardduty import urls as guardduty_urls
 from moto.guardduty.responses import GuardDutyResponse
 from moto.iam import access_control
+from moto.s3.exceptions import MissingKey, PreconditionFailed
+from moto.s3.responses import S3Response
 from moto.server import ThreadedMotoServer
 
 # What moto knows of a request when it evaluates a bucket policy. The loopback emulator stands
@@ -109,6 +113,24 @@ def _untag_resource(self):
     return "{}"
 
 
+_put_object = S3Response.put_object
+
+
+def put_object_if_match(self):
+    """AWS writes the object only if its current ETag is the one given, and answers 404 when
+    there is no object; moto 5.0.x writes regardless."""
+    wanted = self.headers.get("If-Match")
+    if wanted is not None:
+        key_name = self.parse_key_name()
+        current = self.backend.get_object(self.bucket_name, key_name)
+        if current is None:
+            raise MissingKey(key=key_name)
+        if current.etag.strip('"') != wanted.strip('"'):
+            raise PreconditionFailed("If-Match")
+    return _put_object(self)
+
+
+S3Response.put_object = put_object_if_match
 GuardDutyResponse.tag_resource = _tag_resource
 GuardDutyResponse.untag_resource = _untag_resource
 guardduty_urls.url_paths["{0}/tags/(?P<resource_arn>.+)$"] = GuardDutyResponse.dispatch

@@ -30,7 +30,8 @@ pub struct Blueprint {
     pub account_id: Option<String>,
     pub regions: Vec<String>,
     pub tags: BTreeMap<String, String>,
-    pub state_path: Option<PathBuf>,
+    /// `[state]`: where the state lives.
+    pub state: StateConfig,
     /// `[drift] ignore`: `KIND:PATTERN` of resources drift counts as ignored.
     pub drift_ignore: Vec<String>,
     /// `[[waiver]]`s of hardening rules.
@@ -59,6 +60,23 @@ pub struct Resource {
     pub region: Option<String>,
     /// Where each field written in the blueprint is; `""` is the resource's header.
     pub positions: BTreeMap<String, Position>,
+}
+
+/// Where a blueprint's state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateConfig {
+    /// A local file: `path`, else `state/<name>.json`.
+    Local { path: Option<PathBuf> },
+    /// An S3 object written with SSE-KMS, locked with a conditional write.
+    S3 {
+        bucket: String,
+        key: String,
+        /// The bucket's region; the home region unless said.
+        region: Option<String>,
+        kms_key: String,
+        /// How long a lock holds without renewal.
+        lock_lease_minutes: i64,
+    },
 }
 
 /// An accepted exception to a hardening rule: why, and until when.

@@ -11,7 +11,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::schema::{Default, Field, Type};
-use super::{Attrs, Blueprint, Position, Resource, Waiver, split_address};
+use super::{Attrs, Blueprint, Position, Resource, StateConfig, Waiver, split_address};
 use crate::graph;
 use crate::policy::evaluate::base_address;
 use crate::resources;
@@ -38,11 +38,44 @@ const BLUEPRINT_FIELDS: &[Field] = &[
     ),
 ];
 
-const STATE_FIELDS: &[Field] = &[Field::optional(
-    "path",
-    Type::Str(None),
-    "local state file, relative to the current directory",
-)];
+const STATE_FIELDS: &[Field] = &[
+    Field::optional(
+        "backend",
+        Type::Str(Some(check_backend)),
+        "`local` (a file) or `s3` (an object)",
+    )
+    .default(Default::Str("local")),
+    Field::optional(
+        "path",
+        Type::Str(None),
+        "local: the state file, relative to the current directory",
+    ),
+    Field::optional("bucket", Type::Str(None), "s3: the state bucket"),
+    Field::optional("key", Type::Str(None), "s3: the state object's key"),
+    Field::optional(
+        "region",
+        Type::Str(Some(check_region)),
+        "s3: the bucket's region; left out, the home region",
+    ),
+    Field::optional(
+        "kms_key",
+        Type::Str(None),
+        "s3: the KMS key (ARN, id or alias) the state is encrypted with",
+    ),
+    Field::optional(
+        "lock_lease_minutes",
+        Type::Int { min: 1, max: 1440 },
+        "s3: how long a lock holds without renewal",
+    )
+    .default(Default::Int(60)),
+];
+
+fn check_backend(name: &str) -> Result<(), String> {
+    match name {
+        "local" | "s3" => Ok(()),
+        _ => Err("the backends are `local` and `s3`".into()),
+    }
+}
 
 const DRIFT_FIELDS: &[Field] = &[Field::optional(
     "ignore",
@@ -156,7 +189,7 @@ impl Walker<'_> {
     fn blueprint(&mut self, path: &Path, source: &str, root: &DeTable) -> Option<Blueprint> {
         let mut header = None;
         let mut tags = BTreeMap::new();
-        let mut state_path = None;
+        let mut state = StateConfig::Local { path: None };
         let mut drift_ignore = Vec::new();
         let mut waivers = Vec::new();
         let mut resources = Vec::new();
@@ -174,7 +207,7 @@ impl Walker<'_> {
                 }
                 "state" => {
                     if let Some(t) = self.table(STATE_FIELDS, value, "[state]") {
-                        state_path = t.get("path").and_then(Value::as_str).map(PathBuf::from);
+                        state = self.state_config(&t, value.span());
                     }
                 }
                 "waiver" => waivers = self.waivers(source, value),
@@ -318,11 +351,55 @@ impl Walker<'_> {
                 })
                 .unwrap_or_default(),
             tags,
-            state_path,
+            state,
             drift_ignore,
             waivers: waivers.into_iter().map(|(w, _)| w).collect(),
             resources,
         })
+    }
+
+    /// The `[state]` table as a backend: each backend's fields, and only those.
+    fn state_config(&mut self, t: &Attrs, span: Range<usize>) -> StateConfig {
+        let text = |f: &str| t.get(f).and_then(Value::as_str).map(String::from);
+        let s3_only = ["bucket", "key", "region", "kms_key"];
+        if text("backend").as_deref() != Some("s3") {
+            for f in s3_only.iter().filter(|f| t.contains_key(**f)) {
+                self.diags.error_hint(
+                    &span,
+                    format!("`{f}` in `[state]` is for the s3 backend"),
+                    "add `backend = \"s3\"`, or remove it",
+                );
+            }
+            return StateConfig::Local {
+                path: text("path").map(PathBuf::from),
+            };
+        }
+        if t.contains_key("path") {
+            self.diags.error_hint(
+                &span,
+                "`path` in `[state]` is for the local backend",
+                "an s3 state is named by `bucket` and `key`",
+            );
+        }
+        for f in ["bucket", "key", "kms_key"] {
+            if !t.contains_key(f) {
+                self.diags.error_hint(
+                    &span,
+                    format!("the s3 state backend needs `{f}`"),
+                    "`rampart bootstrap` creates a state bucket and key and writes them here",
+                );
+            }
+        }
+        StateConfig::S3 {
+            bucket: text("bucket").unwrap_or_default(),
+            key: text("key").unwrap_or_default(),
+            region: text("region"),
+            kms_key: text("kms_key").unwrap_or_default(),
+            lock_lease_minutes: t
+                .get("lock_lease_minutes")
+                .and_then(Value::as_i64)
+                .unwrap_or(60),
+        }
     }
 
     /// `[[waiver]]` tables, each with where it is written.

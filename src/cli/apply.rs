@@ -14,7 +14,6 @@ use crate::apply::{Executor, Reporter};
 use crate::plan::{self, Mode, Plan};
 use crate::policy::evaluate;
 use crate::render::{self, Style, progress};
-use crate::state::Backend;
 
 pub async fn run(
     global: &Global,
@@ -174,7 +173,7 @@ async fn execute(
     };
     let executor = Executor {
         aws: &session.aws,
-        backend: &session.backend,
+        backend: &*session.backend,
         parallelism: session.parallelism,
         reporter: reporter.as_ref(),
         stop: &stop,

@@ -15,7 +15,7 @@ use crate::plan::{self, Mode, Refreshed};
 use crate::render::{self, Style};
 use crate::resources::{self, Ctx, Discovered, ResourceKind};
 use crate::state::local::write_atomic;
-use crate::state::{Backend, Recorded, State};
+use crate::state::{Recorded, State};
 
 /// What `rampart drift` was asked for.
 pub struct Options {
@@ -31,6 +31,7 @@ pub async fn run(global: &Global, options: &Options) -> anyhow::Result<Exit> {
     let bp = with_region(global, load_blueprint(&options.blueprint)?);
     if options.print_iam_policy {
         let state = backend(global, &bp)
+            .await?
             .load()?
             .unwrap_or_else(|| State::new(&bp.name));
         let policy = drift::iam_policy::policy(&bp, &state, options.unmanaged);

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use super::session::{Session, load_blueprint};
 use super::{Exit, Global};
 use crate::resources::{self, Ctx};
-use crate::state::{Backend, Recorded};
+use crate::state::Recorded;
 
 pub async fn run(global: &Global, path: &Path, address: &str, id: &str) -> anyhow::Result<Exit> {
     let bp = load_blueprint(path)?;

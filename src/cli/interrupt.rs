@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
 use super::Exit;
-use crate::state::local::LockHandle;
+use crate::state::LockHandle;
 
 /// Counts interrupts and wakes whoever waits for one.
 #[derive(Default)]

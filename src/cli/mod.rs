@@ -177,8 +177,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let global = cli.global;
     match cli.command {
         Command::Validate { blueprint } => validate::run(&global, &blueprint),
-        Command::Show { blueprint, json } => show::run(&global, &blueprint, json),
-        Command::ForceUnlock { blueprint } => unlock::run(&global, &blueprint),
+        Command::Show { blueprint, json } => {
+            runtime()?.block_on(show::run(&global, &blueprint, json))
+        }
+        Command::ForceUnlock { blueprint } => runtime()?.block_on(unlock::run(&global, &blueprint)),
         Command::Check { blueprint, format } => check::run(&global, &blueprint, format),
         Command::Import {
             blueprint,

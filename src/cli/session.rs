@@ -14,19 +14,27 @@ use crate::drift::Unreadable;
 use crate::plan::{self, Action, Mode, Plan, Refreshed};
 use crate::policy::evaluate::{self, Finding};
 use crate::resources::{self, Ctx};
-use crate::state::local::{LocalBackend, LockGuard, LockHandle};
+use crate::blueprint::StateConfig;
+use crate::state::local::LocalBackend;
+use crate::state::s3::{Location, S3Backend, lease_of};
+use crate::state::{LockGuard, LockHandle};
 use crate::state::{Backend, Recorded, State, StateError};
 
 pub fn load_blueprint(path: &Path) -> anyhow::Result<Blueprint> {
     Ok(blueprint::load(path)?)
 }
 
-/// `--state`, else `[state] path`, else `state/<name>.json`, relative to the current directory.
+/// A local state's file: `--state`, else `[state] path`, else `state/<name>.json`, relative
+/// to the current directory.
 pub fn state_path(global: &Global, bp: &Blueprint) -> PathBuf {
+    let configured = match &bp.state {
+        StateConfig::Local { path } => path.clone(),
+        StateConfig::S3 { .. } => None,
+    };
     global
         .state
         .clone()
-        .or_else(|| bp.state_path.clone())
+        .or(configured)
         .unwrap_or_else(|| PathBuf::from("state").join(format!("{}.json", bp.name)))
 }
 
@@ -38,14 +46,44 @@ pub fn with_region(global: &Global, mut bp: Blueprint) -> Blueprint {
     bp
 }
 
-pub fn backend(global: &Global, bp: &Blueprint) -> LocalBackend {
-    LocalBackend::new(state_path(global, bp))
+/// The blueprint's state backend: `--state PATH` (a local file) overrides `[state]`.
+pub async fn backend(global: &Global, bp: &Blueprint) -> anyhow::Result<Box<dyn Backend>> {
+    match (&bp.state, &global.state) {
+        (
+            StateConfig::S3 {
+                bucket,
+                key,
+                region,
+                kms_key,
+                lock_lease_minutes,
+            },
+            None,
+        ) => {
+            let region = region.clone().unwrap_or_else(|| bp.region.clone());
+            let aws = Aws::connect(&aws::Options {
+                region: region.clone(),
+                profile: global.profile.clone(),
+            })
+            .await?;
+            Ok(Box::new(S3Backend::new(
+                aws.s3(&region),
+                Location {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    region,
+                    kms_key: kms_key.clone(),
+                    lease: lease_of(*lock_lease_minutes),
+                },
+            )))
+        }
+        _ => Ok(Box::new(LocalBackend::new(state_path(global, bp)))),
+    }
 }
 
 /// An open state and AWS access for one blueprint; locked unless opened read-only.
 pub struct Session {
     pub bp: Blueprint,
-    pub backend: LocalBackend,
+    pub backend: Box<dyn Backend>,
     pub state: State,
     pub aws: Aws,
     pub parallelism: usize,
@@ -61,7 +99,7 @@ pub struct Refresh {
 impl Session {
     /// Opens the state under its lock, for commands that may write it.
     pub async fn open(global: &Global, bp: Blueprint, operation: &str) -> anyhow::Result<Session> {
-        let backend = backend(global, &bp);
+        let backend = backend(global, &bp).await?;
         let lock = backend.lock(operation)?;
         Session::connect(global, bp, backend, Some(lock)).await
     }
@@ -69,14 +107,14 @@ impl Session {
     /// Opens the state without taking the lock, for commands that only read (drift, which
     /// must run with read-only credentials and beside a running apply).
     pub async fn open_read_only(global: &Global, bp: Blueprint) -> anyhow::Result<Session> {
-        let backend = backend(global, &bp);
+        let backend = backend(global, &bp).await?;
         Session::connect(global, bp, backend, None).await
     }
 
     async fn connect(
         global: &Global,
         bp: Blueprint,
-        backend: LocalBackend,
+        backend: Box<dyn Backend>,
         lock: Option<LockGuard>,
     ) -> anyhow::Result<Session> {
         let bp = with_region(global, bp);

@@ -6,11 +6,10 @@ use anyhow::Context;
 
 use super::{Exit, Global, session};
 use crate::render::plan::value;
-use crate::state::Backend;
 
-pub fn run(global: &Global, path: &Path, json: bool) -> anyhow::Result<Exit> {
+pub async fn run(global: &Global, path: &Path, json: bool) -> anyhow::Result<Exit> {
     let bp = session::load_blueprint(path)?;
-    let backend = session::backend(global, &bp);
+    let backend = session::backend(global, &bp).await?;
     let Some(state) = backend.load()? else {
         println!(
             "No state at `{}` yet: nothing was applied.",

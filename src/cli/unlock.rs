@@ -4,19 +4,19 @@ use std::path::Path;
 
 use super::{Exit, Global, session};
 
-pub fn run(global: &Global, path: &Path) -> anyhow::Result<Exit> {
+pub async fn run(global: &Global, path: &Path) -> anyhow::Result<Exit> {
     let bp = session::load_blueprint(path)?;
-    let backend = session::backend(global, &bp);
+    let backend = session::backend(global, &bp).await?;
     match backend.force_unlock()? {
         Some(held) => println!(
             "Removed the lock of `{}` held by pid {} on host `{}` ({}) since {}.",
-            backend.path().display(),
+            backend.describe(),
             held.pid,
             held.host,
             held.operation,
             held.since
         ),
-        None => println!("`{}` was not locked.", backend.path().display()),
+        None => println!("`{}` was not locked.", backend.describe()),
     }
     Ok(Exit::Success)
 }

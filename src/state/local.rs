@@ -1,14 +1,12 @@
 //! The local state backend: a JSON file written atomically with mode 0600, a backup of the
 //! previous version beside it, and a lock file created exclusively.
 
-use std::fmt;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
+use super::lock::{LockGuard, LockHandle, LockInfo, Release};
 use super::{Backend, FORMAT_VERSION, State, StateError};
 
 pub struct LocalBackend {
@@ -57,14 +55,7 @@ impl LocalBackend {
     /// Takes the lock for `operation`, failing at once if another run holds it.
     pub fn lock(&self, operation: &str) -> Result<LockGuard, StateError> {
         self.ensure_dir()?;
-        let info = LockInfo {
-            id: uuid::Uuid::new_v4().to_string(),
-            pid: std::process::id(),
-            host: gethostname::gethostname().to_string_lossy().into_owned(),
-            operation: operation.to_string(),
-            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            path: self.lock_path().display().to_string(),
-        };
+        let info = LockInfo::new(operation, self.lock_path().display().to_string());
         let lock_path = self.lock_path();
         let body = serde_json::to_vec_pretty(&info).unwrap_or_default();
         // `create_new` is atomic: of two runs racing here, exactly one creates the file.
@@ -75,25 +66,25 @@ impl LocalBackend {
             .open(&lock_path)
         {
             Ok(mut file) => {
-                let guard = LockGuard {
-                    handle: LockHandle {
-                        path: lock_path.clone(),
-                        id: info.id,
-                    },
-                };
                 if let Err(e) = file.write_all(&body).and_then(|_| file.sync_all()) {
                     // A lock file we could not fill in would read as held by "unknown".
                     drop(file);
                     let _ = fs::remove_file(&lock_path);
-                    std::mem::forget(guard);
                     return Err(self.io("write the lock of", &self.path)(e));
                 }
-                Ok(guard)
+                let release = LocalRelease {
+                    path: lock_path.clone(),
+                    id: info.id,
+                };
+                Ok(LockGuard::new(LockHandle::new(release), None))
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 // The holder may release it between our two looks: say so rather than guess.
                 let held = self.read_lock()?.unwrap_or_else(|| {
-                    LockInfo::unknown(&lock_path, "unknown (just released; try again)")
+                    LockInfo::unknown(
+                        &lock_path.display().to_string(),
+                        "unknown (just released; try again)",
+                    )
                 });
                 Err(StateError::Locked(Box::new(held)))
             }
@@ -106,7 +97,10 @@ impl LocalBackend {
         let lock_path = self.lock_path();
         match fs::read(&lock_path) {
             Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                LockInfo::unknown(&lock_path, "unknown (unreadable lock file)")
+                LockInfo::unknown(
+                    &lock_path.display().to_string(),
+                    "unknown (unreadable lock file)",
+                )
             }))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.io("read the lock of", &self.path)(e)),
@@ -128,7 +122,37 @@ impl LocalBackend {
     }
 }
 
+/// Gives back a lock file, if it is still this run's.
+struct LocalRelease {
+    path: PathBuf,
+    id: String,
+}
+
+impl Release for LocalRelease {
+    fn release(&self) {
+        let ours = fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok())
+            .is_some_and(|l| l.id == self.id);
+        if ours {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
 impl Backend for LocalBackend {
+    fn lock(&self, operation: &str) -> Result<LockGuard, StateError> {
+        LocalBackend::lock(self, operation)
+    }
+
+    fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        LocalBackend::read_lock(self)
+    }
+
+    fn force_unlock(&self) -> Result<Option<LockInfo>, StateError> {
+        LocalBackend::force_unlock(self)
+    }
+
     fn load(&self) -> Result<Option<State>, StateError> {
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
@@ -211,98 +235,6 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
-}
-
-/// Who holds a lock, as written in the lock file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LockInfo {
-    pub id: String,
-    pub pid: u32,
-    pub host: String,
-    pub operation: String,
-    pub since: String,
-    #[serde(default)]
-    pub path: String,
-}
-
-impl LockInfo {
-    /// Whether the holder still runs: known only on its own host, and only where `/proc` is.
-    pub fn holder_alive(&self) -> Option<bool> {
-        let here = gethostname::gethostname().to_string_lossy().into_owned();
-        if self.pid == 0 || self.host != here || !Path::new("/proc/self").exists() {
-            return None;
-        }
-        Some(Path::new(&format!("/proc/{}", self.pid)).exists())
-    }
-
-    /// Stands in for a lock file whose holder cannot be read.
-    fn unknown(path: &Path, host: &str) -> LockInfo {
-        LockInfo {
-            id: String::new(),
-            pid: 0,
-            host: host.to_string(),
-            operation: "unknown".into(),
-            since: "unknown".into(),
-            path: path.display().to_string(),
-        }
-    }
-}
-
-impl fmt::Display for LockInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hint = match self.holder_alive() {
-            Some(false) => {
-                "that process is no longer running, so the lock is stale: run `rampart force-unlock BLUEPRINT`"
-            }
-            Some(true) => "that run is still going: wait for it to finish",
-            None => {
-                "wait for that run to finish; if it is gone, run `rampart force-unlock BLUEPRINT`"
-            }
-        };
-        write!(
-            f,
-            "state is locked by pid {} on host `{}` ({}) since {} (lock file `{}`)\n  = hint: {hint}",
-            self.pid, self.host, self.operation, self.since, self.path
-        )
-    }
-}
-
-/// Holds the lock until dropped.
-pub struct LockGuard {
-    handle: LockHandle,
-}
-
-impl LockGuard {
-    /// A handle that can release the lock from elsewhere, e.g. on an exit that skips `Drop`.
-    pub fn handle(&self) -> LockHandle {
-        self.handle.clone()
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        self.handle.release();
-    }
-}
-
-/// Identifies one run's lock.
-#[derive(Debug, Clone)]
-pub struct LockHandle {
-    path: PathBuf,
-    id: String,
-}
-
-impl LockHandle {
-    /// Removes the lock if it is still ours: after a force-unlock another run may hold it.
-    pub fn release(&self) {
-        let ours = fs::read(&self.path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<LockInfo>(&b).ok())
-            .is_some_and(|l| l.id == self.id);
-        if ours {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 #[cfg(test)]

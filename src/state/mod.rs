@@ -1,6 +1,10 @@
 //! Recorded state: what rampart created, in a versioned format, behind a backend with a lock.
 
 pub mod local;
+pub mod lock;
+pub mod s3;
+
+pub use lock::{LockGuard, LockHandle, LockInfo};
 
 use serde::{Deserialize, Serialize};
 
@@ -118,16 +122,33 @@ pub enum StateError {
         expected: String,
     },
     #[error("{0}")]
-    Locked(Box<local::LockInfo>),
+    Locked(Box<LockInfo>),
     #[error(
         "refusing to remove the lock: pid {} on this host (`{}`, {}) still holds it\n  = hint: stop that run first; if that pid is not a rampart run, delete `{}` by hand",
         .0.pid, .0.host, .0.operation, .0.path
     )]
-    HolderAlive(Box<local::LockInfo>),
+    HolderAlive(Box<LockInfo>),
+    #[error("cannot {action} state `{location}`: {message}")]
+    Remote {
+        action: &'static str,
+        location: String,
+        message: String,
+    },
+    #[error(
+        "refusing to write state `{location}`: it changed since this run read it, so another run wrote it (this run's lock was lost or removed)\n  = hint: nothing of that run was overwritten; run `rampart plan` again"
+    )]
+    Conflict { location: String },
 }
 
 /// Where state lives: load, save, and the lock that serialises runs.
 pub trait Backend: Send + Sync {
+    /// Takes the lock for `operation`, failing at once if another run holds it.
+    fn lock(&self, operation: &str) -> Result<LockGuard, StateError>;
+    /// Who holds the lock, if anyone.
+    fn read_lock(&self) -> Result<Option<LockInfo>, StateError>;
+    /// Removes a lock left by a run that is gone, refusing while its holder is known to run;
+    /// returns the holder.
+    fn force_unlock(&self) -> Result<Option<LockInfo>, StateError>;
     /// Loads the state, or `None` if none was saved yet.
     fn load(&self) -> Result<Option<State>, StateError>;
     /// Saves the state atomically.
