@@ -9,6 +9,7 @@ mod interrupt;
 mod plan;
 mod session;
 mod show;
+mod state;
 mod unlock;
 mod validate;
 
@@ -113,6 +114,11 @@ pub enum Command {
     },
     /// Remove a lock left behind by a run that is gone
     ForceUnlock { blueprint: PathBuf },
+    /// Move, pull or push the state
+    State {
+        #[command(subcommand)]
+        command: state::StateCommand,
+    },
     /// Report what differs from the blueprint, without changing anything or taking the lock
     #[command(
         after_help = "Exit codes: 0 in sync, 2 drift found (any finding not ignored), 1 could not tell (the report says what could not be read)."
@@ -181,6 +187,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
             runtime()?.block_on(show::run(&global, &blueprint, json))
         }
         Command::ForceUnlock { blueprint } => runtime()?.block_on(unlock::run(&global, &blueprint)),
+        Command::State { command } => runtime()?.block_on(state::run(&global, &command)),
         Command::Check { blueprint, format } => check::run(&global, &blueprint, format),
         Command::Import {
             blueprint,

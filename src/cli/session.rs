@@ -9,16 +9,16 @@ use futures::StreamExt;
 
 use super::Global;
 use crate::aws::{self, Aws};
+use crate::blueprint::StateConfig;
 use crate::blueprint::{self, Blueprint};
 use crate::drift::Unreadable;
 use crate::plan::{self, Action, Mode, Plan, Refreshed};
 use crate::policy::evaluate::{self, Finding};
 use crate::resources::{self, Ctx};
-use crate::blueprint::StateConfig;
 use crate::state::local::LocalBackend;
 use crate::state::s3::{Location, S3Backend, lease_of};
-use crate::state::{LockGuard, LockHandle};
 use crate::state::{Backend, Recorded, State, StateError};
+use crate::state::{LockGuard, LockHandle};
 
 pub fn load_blueprint(path: &Path) -> anyhow::Result<Blueprint> {
     Ok(blueprint::load(path)?)

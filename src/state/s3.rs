@@ -18,8 +18,8 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use super::lock::{LockGuard, LockHandle, LockInfo, Release};
 use super::local::parse_state;
+use super::lock::{LockGuard, LockHandle, LockInfo, Release};
 use super::{Backend, State, StateError};
 use crate::resources::{describe_error, error_code};
 
@@ -69,7 +69,10 @@ impl S3Backend {
         format!("{}.lock", self.at.key)
     }
 
-    fn remote<E, R>(&self, action: &'static str) -> impl FnOnce(aws_sdk_s3::error::SdkError<E, R>) -> StateError
+    fn remote<E, R>(
+        &self,
+        action: &'static str,
+    ) -> impl FnOnce(aws_sdk_s3::error::SdkError<E, R>) -> StateError
     where
         E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
@@ -90,7 +93,10 @@ impl S3Backend {
     }
 
     fn set_etag(&self, etag: Option<String>) {
-        *self.etag.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = etag;
+        *self
+            .etag
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = etag;
     }
 
     /// A lock body with its lease from now.
@@ -107,7 +113,10 @@ impl S3Backend {
         key: &str,
         body: Vec<u8>,
         condition: Condition<'_>,
-    ) -> Result<Option<String>, aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::put_object::PutObjectError>> {
+    ) -> Result<
+        Option<String>,
+        aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::put_object::PutObjectError>,
+    > {
         let mut req = client
             .put_object()
             .bucket(&at.bucket)
@@ -332,7 +341,11 @@ impl Release for S3Release {
         if info.id != self.id {
             return;
         }
-        let mut req = self.client.delete_object().bucket(&self.bucket).key(&self.key);
+        let mut req = self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&self.key);
         if let Some(etag) = etag {
             req = req.if_match(etag);
         }

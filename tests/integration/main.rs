@@ -13,6 +13,7 @@ mod import;
 mod malformed;
 mod policy;
 mod rds;
+mod remote_state;
 mod saved_plans;
 mod secrets;
 mod state_lock;
