@@ -14,6 +14,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 pub struct Options {
     pub region: String,
     pub profile: Option<String>,
+    /// A role to assume with the loaded credentials first (a new account's
+    /// `OrganizationAccountAccessRole`).
+    pub role_arn: Option<String>,
 }
 
 /// Setting up AWS access failed.
@@ -62,7 +65,20 @@ impl Aws {
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
         }
-        let config = loader.load().await;
+        let mut config = loader.load().await;
+        if let Some(role) = &options.role_arn {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name("rampart")
+                .configure(&config)
+                .build()
+                .await;
+            config = config
+                .into_builder()
+                .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                    provider,
+                ))
+                .build();
+        }
         // Names only: credentials are never logged.
         tracing::debug!(
             region = %options.region,
@@ -187,6 +203,17 @@ impl Aws {
             })
             .await
             .cloned()
+    }
+
+    /// Who the credentials are (a user, a role, an assumed-role session), asked of STS.
+    pub async fn caller_arn(&self) -> Result<String, SetupError> {
+        let out = aws_sdk_sts::Client::new(&self.config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| SetupError::Identity(crate::resources::describe_error(&e)))?;
+        out.arn
+            .ok_or_else(|| SetupError::Identity("the answer named no caller".into()))
     }
 
     /// Refuses to go on when the blueprint names another account than the credentials'.

@@ -16,6 +16,7 @@
 pub mod apply;
 pub mod aws;
 pub mod blueprint;
+pub mod bootstrap;
 pub mod cli;
 pub mod drift;
 pub mod graph;

@@ -35,6 +35,7 @@ pub async fn run(global: &Global, options: &Options) -> anyhow::Result<Exit> {
     let aws = Aws::connect(&aws::Options {
         region: home.clone(),
         profile: global.profile.clone(),
+        role_arn: global.role_arn.clone(),
     })
     .await?;
     let account = aws.account_id().await?;

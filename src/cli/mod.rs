@@ -2,6 +2,7 @@
 
 mod apply;
 mod audit;
+mod bootstrap;
 mod check;
 mod drift;
 mod import;
@@ -70,6 +71,10 @@ pub struct Global {
     /// Home region instead of the blueprint's `region`
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
+    /// Assume this role with the loaded credentials first (e.g. a new account's
+    /// OrganizationAccountAccessRole)
+    #[arg(long, global = true, value_name = "ARN")]
+    pub role_arn: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +146,27 @@ pub enum Command {
         #[arg(long)]
         print_iam_policy: bool,
     },
+    /// Give an account its secure baseline and an S3 state backend (idempotent; resumes)
+    #[command(
+        after_help = "The home region is `--region` (required); `--role-arn` assumes a role first."
+    )]
+    Bootstrap {
+        /// The account's short name, prefixing every name (e.g. acme-prod)
+        #[arg(long, value_name = "ALIAS")]
+        name: String,
+        /// Regions GuardDuty runs in (default: the home region)
+        #[arg(long, value_name = "R1,R2", value_delimiter = ',', value_parser = drift::parse_region)]
+        regions: Vec<String>,
+        /// Refuse any other account
+        #[arg(long, value_name = "ID")]
+        account_id: Option<String>,
+        /// Days CloudTrail logs are locked (compliance mode); 2190 is HIPAA's six years
+        #[arg(long, value_name = "N", default_value_t = 2190, value_parser = clap::value_parser!(i64).range(1..=36500))]
+        log_retention_days: i64,
+        /// Where the baseline blueprint is written
+        #[arg(long, value_name = "DIR", default_value = "blueprints")]
+        dir: PathBuf,
+    },
     /// Record an existing resource under a blueprint address (the next plan updates it)
     Import {
         blueprint: PathBuf,
@@ -189,6 +215,34 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::ForceUnlock { blueprint } => runtime()?.block_on(unlock::run(&global, &blueprint)),
         Command::State { command } => runtime()?.block_on(state::run(&global, &command)),
         Command::Check { blueprint, format } => check::run(&global, &blueprint, format),
+        Command::Bootstrap {
+            name,
+            regions,
+            account_id,
+            log_retention_days,
+            dir,
+        } => {
+            let Some(region) = global.region.clone() else {
+                anyhow::bail!(
+                    "bootstrap needs the account's home region\n  = hint: add `--region eu-west-1` (or yours)"
+                );
+            };
+            drift::parse_region(&region).map_err(anyhow::Error::msg)?;
+            let options = bootstrap::Options {
+                name,
+                region,
+                regions,
+                account_id,
+                role_arn: global.role_arn.clone(),
+                log_retention_days,
+                dir,
+            };
+            runtime()?.block_on(async {
+                // Bootstrap hands Ctrl-C to its apply, which stops between calls.
+                let interrupts = interrupt::Interrupts::listen();
+                bootstrap::run(&global, &interrupts, &options).await
+            })
+        }
         Command::Import {
             blueprint,
             address,

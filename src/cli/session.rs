@@ -63,6 +63,7 @@ pub async fn backend(global: &Global, bp: &Blueprint) -> anyhow::Result<Box<dyn 
             let aws = Aws::connect(&aws::Options {
                 region: region.clone(),
                 profile: global.profile.clone(),
+                role_arn: global.role_arn.clone(),
             })
             .await?;
             Ok(Box::new(S3Backend::new(
@@ -133,6 +134,7 @@ impl Session {
         let aws = Aws::connect(&aws::Options {
             region: bp.region.clone(),
             profile: global.profile.clone(),
+            role_arn: global.role_arn.clone(),
         })
         .await?;
         aws.check_account(bp.account_id.as_deref()).await?;
@@ -265,7 +267,7 @@ impl Session {
                 address: &r.address,
                 base_dir: self.base_dir(),
             };
-            let found = match kind.find_existing(&ctx).await {
+            let found = match kind.find_existing(&ctx, &r.attrs).await {
                 Ok(Some(id)) => id,
                 Ok(None) => continue,
                 Err(f) => {

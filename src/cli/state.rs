@@ -81,6 +81,7 @@ async fn destination(
     let aws = Aws::connect(&aws::Options {
         region: region.to_string(),
         profile: global.profile.clone(),
+        role_arn: global.role_arn.clone(),
     })
     .await?;
     Ok(Box::new(S3Backend::new(
@@ -114,7 +115,7 @@ fn check_successor(existing: &State, incoming: &State, at: &str) -> anyhow::Resu
     Ok(())
 }
 
-async fn migrate(
+pub async fn migrate(
     global: &Global,
     path: &Path,
     to: &str,

@@ -187,7 +187,11 @@ impl ResourceKind for AccountPublicAccessBlock {
     }
 
     /// The account's setting is always there to adopt.
-    async fn find_existing(&self, ctx: &Ctx<'_>) -> Result<Option<String>, Failure> {
+    async fn find_existing(
+        &self,
+        ctx: &Ctx<'_>,
+        _desired: &Attrs,
+    ) -> Result<Option<String>, Failure> {
         let account = ctx
             .aws
             .account_id()

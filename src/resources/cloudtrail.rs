@@ -259,7 +259,19 @@ impl ResourceKind for CloudTrail {
     ) -> Result<Option<Attrs>, Failure> {
         let ct = ctx.aws.cloudtrail(ctx.region);
         let name = recorded.id.as_str();
-        let arn = recorded.arn.clone().unwrap_or_else(|| name.to_string());
+        // ListTags takes ARNs; an adopted trail's is found first.
+        let arn = match recorded.arn.clone() {
+            Some(arn) => arn,
+            None => match ct.get_trail().name(name).send().await {
+                Ok(out) => out
+                    .trail()
+                    .and_then(|t| t.trail_arn())
+                    .unwrap_or(name)
+                    .to_string(),
+                Err(e) if error_code(&e) == Some("TrailNotFoundException") => return Ok(None),
+                Err(e) => return Err(Failure::sdk("GetTrail")(e)),
+            },
+        };
         let (trail, status, selectors, tag_list) = tokio::join!(
             ct.get_trail().name(name).send(),
             ct.get_trail_status().name(name).send(),
@@ -460,6 +472,30 @@ impl ResourceKind for CloudTrail {
                 .map_err(Failure::sdk("AddTags"))?;
         }
         Ok(())
+    }
+
+    /// A trail of this name in this region is adopted: CreateTrail would refuse the name.
+    async fn find_existing(
+        &self,
+        ctx: &Ctx<'_>,
+        desired: &Attrs,
+    ) -> Result<Option<String>, Failure> {
+        let name = str_attr(desired, "name");
+        match ctx
+            .aws
+            .cloudtrail(ctx.region)
+            .get_trail()
+            .name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .trail()
+                .filter(|t| t.home_region().is_none_or(|h| h == ctx.region))
+                .and_then(|t| t.name().map(String::from))),
+            Err(e) if error_code(&e) == Some("TrailNotFoundException") => Ok(None),
+            Err(e) => Err(Failure::sdk("GetTrail")(e)),
+        }
     }
 
     async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {

@@ -188,7 +188,11 @@ impl ResourceKind for GuardDutyDetector {
     }
 
     /// GuardDuty allows one detector per region: one made by hand is adopted, not duplicated.
-    async fn find_existing(&self, ctx: &Ctx<'_>) -> Result<Option<String>, Failure> {
+    async fn find_existing(
+        &self,
+        ctx: &Ctx<'_>,
+        _desired: &Attrs,
+    ) -> Result<Option<String>, Failure> {
         let out = ctx
             .aws
             .guardduty(ctx.region)

@@ -208,7 +208,11 @@ impl ResourceKind for IamPasswordPolicy {
     }
 
     /// The account's policy is always there to adopt.
-    async fn find_existing(&self, ctx: &Ctx<'_>) -> Result<Option<String>, Failure> {
+    async fn find_existing(
+        &self,
+        ctx: &Ctx<'_>,
+        _desired: &Attrs,
+    ) -> Result<Option<String>, Failure> {
         Ok(Some(account(ctx.aws).await?))
     }
 

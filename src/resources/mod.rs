@@ -244,9 +244,14 @@ pub trait ResourceKind: Send + Sync {
     /// The IAM actions refresh and discovery call.
     fn read_access(&self) -> ReadAccess;
 
-    /// The id of an existing resource to adopt instead of creating one, for kinds where AWS
-    /// allows only one (a GuardDuty detector per region).
-    async fn find_existing(&self, _ctx: &Ctx<'_>) -> Result<Option<String>, Failure> {
+    /// The id of an existing resource to adopt instead of creating one: where AWS allows only
+    /// one (a GuardDuty detector per region, an account setting), or one with the name the
+    /// blueprint gives is there already (a trail).
+    async fn find_existing(
+        &self,
+        _ctx: &Ctx<'_>,
+        _desired: &Attrs,
+    ) -> Result<Option<String>, Failure> {
         Ok(None)
     }
 

@@ -3,6 +3,7 @@
 
 mod account;
 mod audit;
+mod bootstrap;
 mod changes;
 mod cloudtrail;
 mod drift;

@@ -121,7 +121,12 @@ async fn state_in_s3_is_encrypted_locked_and_never_overwritten_by_a_run_that_los
         .spawn()
         .unwrap();
     wait_for_object(&bucket, &lock_key).await;
-    let err = p.rampart("plan", &[]).expect(1).stderr();
+    let started = std::time::Instant::now();
+    let err = p.rampart("apply", &["--auto-approve"]).expect(1).stderr();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the second apply waited for the lock instead of failing at once"
+    );
     assert!(
         err.contains(&format!("state is locked by pid {}", first.id()))
             && err.contains(&format!("s3://{bucket}/{lock_key}")),
