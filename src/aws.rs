@@ -68,7 +68,7 @@ impl Aws {
         let mut config = loader.load().await;
         if let Some(role) = &options.role_arn {
             let provider = aws_config::sts::AssumeRoleProvider::builder(role)
-                .session_name("rampart")
+                .session_name(session_name())
                 .configure(&config)
                 .build()
                 .await;
@@ -230,6 +230,17 @@ impl Aws {
         }
         Ok(())
     }
+}
+
+/// The assumed-role session's name, as CloudTrail shows it: rampart and the host it ran on.
+fn session_name() -> String {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let name: String = format!("rampart-{host}")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
+        .take(64)
+        .collect();
+    name
 }
 
 /// S3 Control's endpoint rules put the account id in front of the host, which a loopback

@@ -19,12 +19,20 @@ pub struct Baseline {
 impl Baseline {
     /// The state bucket: bucket names are global, so the account id is part of it.
     pub fn state_bucket(&self) -> String {
-        format!("{}-rampart-state-{}", self.alias, self.account)
+        Baseline::state_bucket_of(&self.alias, &self.account)
     }
 
     /// The state object of the baseline itself.
     pub fn state_key(&self) -> String {
-        format!("{}/baseline.json", self.alias)
+        Baseline::state_key_of(&self.alias)
+    }
+
+    pub fn state_bucket_of(alias: &str, account: &str) -> String {
+        format!("{alias}-rampart-state-{account}")
+    }
+
+    pub fn state_key_of(alias: &str) -> String {
+        format!("{alias}/baseline.json")
     }
 
     pub fn blueprint_name(&self) -> String {
@@ -75,6 +83,7 @@ purpose = "account-baseline"
 description = "rampart state of account {account}"
 alias = "alias/{a}-rampart-state"
 rotation = true
+prevent_destroy = true          # the key of the state itself
 
 [s3_bucket.state]
 name = "{state_bucket}"
@@ -84,6 +93,7 @@ block_public_access = true
 require_tls = true
 access_logs = "s3_bucket.access_logs"
 lifecycle = {{ noncurrent_expiration_days = 365 }}   # old state versions expire after a year
+prevent_destroy = true
 
 # --- Audit logs ----------------------------------------------------------------------------
 
@@ -91,6 +101,7 @@ lifecycle = {{ noncurrent_expiration_days = 365 }}   # old state versions expire
 description = "CloudTrail logs of account {account}"
 alias = "alias/{a}-audit-logs"
 rotation = true
+prevent_destroy = true          # without it, the audit logs could never be read again
 
 [s3_bucket.access_logs]
 name = "{a}-access-logs-{account}"    # server access logs: AWS delivers them to SSE-S3 buckets only
@@ -107,6 +118,7 @@ block_public_access = true
 require_tls = true
 access_logs = "s3_bucket.access_logs"
 object_lock = {{ mode = "COMPLIANCE", retention_days = {retention} }}
+prevent_destroy = true
 
 [cloudtrail.account]
 name = "{trail}"

@@ -18,7 +18,8 @@ use crate::blueprint::StateConfig;
 use crate::bootstrap::Baseline;
 use crate::plan::Mode;
 use crate::resources;
-use crate::state::local::LocalBackend;
+use crate::state::local::{LocalBackend, write_atomic};
+use crate::state::s3::{Location, S3Backend, lease_of};
 
 pub struct Options {
     pub name: String,
@@ -148,16 +149,41 @@ async fn prepare(global: &Global, options: &Options) -> anyhow::Result<Prepared>
         true => Some(load_blueprint(&path)?),
         false => None,
     };
+    // Without the blueprint (another checkout, another machine), a finished first run is
+    // known by its state in S3: its key, and the trail it settled on.
+    let backend = S3Backend::new(
+        aws.s3(&options.region),
+        Location {
+            bucket: Baseline::state_bucket_of(&options.name, &account),
+            key: Baseline::state_key_of(&options.name),
+            region: options.region.clone(),
+            kms_key: String::new(),
+            lease: lease_of(60),
+            owner: Some(account.clone()),
+        },
+    );
+    let recovered = match earlier {
+        Some(_) => None,
+        None => match backend.state_kms_key()? {
+            Some(key) => {
+                let trail = crate::state::Backend::load(&backend)?
+                    .and_then(|st| st.get("cloudtrail.account").map(|r| r.id.clone()));
+                Some((key, trail))
+            }
+            None => None,
+        },
+    };
     // The trail an earlier run settled on, else one the account has, else a new one.
     let settled = earlier
         .as_ref()
         .and_then(|bp| bp.resource("cloudtrail.account"))
         .and_then(|r| r.attrs.get("name"))
         .and_then(|v| v.as_str())
-        .map(String::from);
+        .map(String::from)
+        .or_else(|| recovered.as_ref().and_then(|(_, trail)| trail.clone()));
     let trail = match settled {
         Some(name) => name,
-        None => existing_trail(&aws, &options.region)
+        None => existing_trail(&aws, &options.region, &account)
             .await?
             .unwrap_or_else(|| format!("{}-account-trail", options.name)),
     };
@@ -174,7 +200,7 @@ async fn prepare(global: &Global, options: &Options) -> anyhow::Result<Prepared>
     // What an earlier run wrote tells where the state is: still local, or in S3 already.
     let state_key = match earlier.map(|bp| bp.state) {
         Some(StateConfig::S3 { kms_key, .. }) => Some(kms_key),
-        _ => None,
+        _ => recovered.map(|(key, _)| key),
     };
     let text = baseline.blueprint(state_key.as_deref(), &local_state);
     match std::fs::read_to_string(&path) {
@@ -186,7 +212,7 @@ async fn prepare(global: &Global, options: &Options) -> anyhow::Result<Prepared>
         Err(_) => {
             std::fs::create_dir_all(&options.dir)
                 .with_context(|| format!("cannot create `{}`", options.dir.display()))?;
-            std::fs::write(&path, &text)
+            write_atomic(&path, text.as_bytes())
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
             eprintln!("      wrote `{}`", path.display());
         }
@@ -224,7 +250,7 @@ async fn move_state(
         .context("the state key is not in the state")?;
     let to = format!("s3://{}/{}", baseline.state_bucket(), baseline.state_key());
     state::migrate(global, path, &to, Some(&key), Some(&baseline.home)).await?;
-    std::fs::write(path, baseline.blueprint(Some(&key), local_state))
+    write_atomic(path, baseline.blueprint(Some(&key), local_state).as_bytes())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     for file in [local_state.to_string(), format!("{local_state}.backup")] {
         let _ = std::fs::remove_file(file);
@@ -232,13 +258,19 @@ async fn move_state(
     Ok(())
 }
 
-/// A trail the account has in its home region, to adopt rather than make a second.
-async fn existing_trail(aws: &Aws, home: &str) -> anyhow::Result<Option<String>> {
+/// A trail the account has in its home region, to adopt rather than make a second. An
+/// organization's trail (another account's) is not this account's to change.
+async fn existing_trail(aws: &Aws, home: &str, account: &str) -> anyhow::Result<Option<String>> {
     let kind = resources::kind("cloudtrail").context("cloudtrail is a kind")?;
     let mut trails = kind
         .discover(aws, &[home.to_string()])
         .await
         .map_err(|f| anyhow::anyhow!("cannot list the account's trails: {f}"))?;
+    trails.retain(|t| {
+        t.arn
+            .as_deref()
+            .is_none_or(|arn| arn.contains(&format!(":{account}:trail/")))
+    });
     trails.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(trails.into_iter().next().map(|t| t.id))
 }

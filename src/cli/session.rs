@@ -74,6 +74,7 @@ pub async fn backend(global: &Global, bp: &Blueprint) -> anyhow::Result<Box<dyn 
                     region,
                     kms_key: kms_key.clone(),
                     lease: lease_of(*lock_lease_minutes),
+                    owner: bp.account_id.clone(),
                 },
             )))
         }

@@ -92,6 +92,7 @@ async fn destination(
             region: region.to_string(),
             kms_key: kms_key.to_string(),
             lease: lease_of(60),
+            owner: None,
         },
     )))
 }
@@ -191,6 +192,14 @@ async fn push(global: &Global, path: &Path, file: &Path) -> anyhow::Result<Exit>
     let _lock = into.lock("state push")?;
     if let Some(existing) = into.load()? {
         check_successor(&existing, &incoming, &into.describe())?;
+        if existing.serial == incoming.serial && existing != incoming {
+            bail!(
+                "`{}` has serial {} like `{}`, but other content\n  = hint: nothing was changed; pull the current state and start from it",
+                file.display(),
+                incoming.serial,
+                into.describe()
+            );
+        }
         // What is pushed becomes the newest state.
         incoming.serial = incoming.serial.max(existing.serial + 1);
     }

@@ -124,8 +124,10 @@ pub enum StateError {
     #[error("{0}")]
     Locked(Box<LockInfo>),
     #[error(
-        "refusing to remove the lock: pid {} on this host (`{}`, {}) still holds it\n  = hint: stop that run first; if that pid is not a rampart run, delete `{}` by hand",
-        .0.pid, .0.host, .0.operation, .0.path
+        "refusing to remove the lock: pid {} on host `{}` ({}) still holds it{}\n  = hint: stop that run first; if it is gone, wait for its lease to run out, or delete `{}` by hand",
+        .0.pid, .0.host, .0.operation,
+        .0.lease_until.as_ref().map(|t| format!(", its lease runs until {t}")).unwrap_or_default(),
+        .0.path
     )]
     HolderAlive(Box<LockInfo>),
     #[error("cannot {action} state `{location}`: {message}")]
@@ -138,6 +140,10 @@ pub enum StateError {
         "refusing to write state `{location}`: it changed since this run read it, so another run wrote it (this run's lock was lost or removed)\n  = hint: nothing of that run was overwritten; run `rampart plan` again"
     )]
     Conflict { location: String },
+    #[error(
+        "refusing to write state `{location}`: this run lost its lock (its lease lapsed, or the lock was removed or taken)\n  = hint: what this run changed before is recorded; run `rampart plan` again"
+    )]
+    LostLock { location: String },
 }
 
 /// Where state lives: load, save, and the lock that serialises runs.

@@ -216,6 +216,16 @@ async fn an_empty_account_gets_its_backend_and_baseline_and_a_second_run_changes
     );
     assert_eq!(std::fs::read_to_string(&written).unwrap(), text);
 
+    // From another checkout, without the blueprint: the state in S3 says what was made.
+    std::fs::remove_file(&written).unwrap();
+    let elsewhere = bootstrap(&p, &[]).expect(0);
+    assert!(
+        elsewhere.stdout().contains("nothing changed"),
+        "{}",
+        elsewhere.stdout()
+    );
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), text);
+
     // Credentials for another account are refused before anything changes.
     let err = bootstrap(&p, &["--account-id", "210987654321"])
         .expect(1)

@@ -133,17 +133,19 @@ async fn state_in_s3_is_encrypted_locked_and_never_overwritten_by_a_run_that_los
         "{err}"
     );
 
-    // Its lock is removed behind its back and another run writes the state: when the first
-    // goes on, its write is refused instead of overwriting.
+    // The state is rewritten behind its back (by hand, bypassing the lock): when the run
+    // goes on, its write is refused by the ETag check instead of overwriting.
+    let mut changed: Value = serde_json::from_slice(&object(&bucket, KEY).await.unwrap()).unwrap();
+    changed["serial"] = Value::from(changed["serial"].as_u64().unwrap() + 100);
+    let written = serde_json::to_vec_pretty(&changed).unwrap();
     s3().await
-        .delete_object()
+        .put_object()
         .bucket(&bucket)
-        .key(&lock_key)
+        .key(KEY)
+        .body(written.clone().into())
         .send()
         .await
         .unwrap();
-    p.rampart("apply", &["--auto-approve"]).expect(0);
-    let written = object(&bucket, KEY).await.unwrap();
     first.stdin.take().unwrap().write_all(b"yes\n").unwrap();
     let out = first.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -154,6 +156,11 @@ async fn state_in_s3_is_encrypted_locked_and_never_overwritten_by_a_run_that_los
         written,
         "the state was overwritten"
     );
+    assert!(
+        object(&bucket, &lock_key).await.is_none(),
+        "the lock was left behind"
+    );
+    p.rampart("apply", &["--auto-approve"]).expect(0);
 
     // A lock left by a run that is gone is reported stale, and force-unlock clears it.
     let stale = serde_json::json!({
@@ -180,6 +187,53 @@ async fn state_in_s3_is_encrypted_locked_and_never_overwritten_by_a_run_that_los
     );
     let out = p.rampart("force-unlock", &[]).expect(0).stdout();
     assert!(out.contains("held by pid 4242"), "{out}");
+    p.rampart("plan", &["--detailed-exitcode"]).expect(0);
+
+    // The other order: a run whose lock was removed and taken by another run stops at its
+    // first write, before the other run writes anything.
+    std::fs::write(
+        p.blueprint(),
+        text.replace("team = \"tests\"", "team = \"lake\""),
+    )
+    .unwrap();
+    let waiting = || {
+        p.command(&["apply", bp.to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut a = waiting();
+    wait_for_object(&bucket, &lock_key).await;
+    s3().await
+        .delete_object()
+        .bucket(&bucket)
+        .key(&lock_key)
+        .send()
+        .await
+        .unwrap();
+    let mut b = waiting();
+    wait_for_object(&bucket, &lock_key).await;
+    let before = object(&bucket, KEY).await.unwrap();
+    a.stdin.take().unwrap().write_all(b"yes\n").unwrap();
+    let out = a.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("lost its lock"), "{err}");
+    assert_eq!(
+        object(&bucket, KEY).await.unwrap(),
+        before,
+        "the run without its lock wrote"
+    );
+    b.stdin.take().unwrap().write_all(b"yes\n").unwrap();
+    let out = b.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     p.rampart("plan", &["--detailed-exitcode"]).expect(0);
 }
 
