@@ -333,3 +333,58 @@ async fn a_detector_and_a_trail_made_by_hand_are_adopted_not_duplicated() {
         .unwrap();
     assert_eq!(adopted["id"], detector.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_bootstrap_resumes_where_it_stopped() {
+    let emulator = private_emulator();
+    let p = Project::new("resume", "").on(&emulator);
+    let mut first = p
+        .command(&["bootstrap", "--name", "acme", "--region", "eu-west-1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stopped with Ctrl-C once its apply has recorded something.
+    let local = p.dir.path().join("state/acme-baseline.json");
+    crate::support::wait_for("the first resource recorded", || local.exists());
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = first.wait_with_output().unwrap();
+    let stopped = out.status.code();
+    assert!(
+        matches!(stopped, Some(130) | Some(0)),
+        "{:?}: {}",
+        stopped,
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    p.run(&["bootstrap", "--name", "acme", "--region", "eu-west-1"])
+        .expect(0);
+    let conf = sdk_config_at(&emulator.endpoint, "eu-west-1").await;
+    let aliases = aws_sdk_kms::Client::new(&conf)
+        .list_aliases()
+        .send()
+        .await
+        .unwrap();
+    let ours: Vec<&str> = aliases
+        .aliases()
+        .iter()
+        .filter_map(|a| a.alias_name())
+        .filter(|n| n.starts_with("alias/acme-"))
+        .collect();
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    let trails = aws_sdk_cloudtrail::Client::new(&conf)
+        .describe_trails()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(trails.trail_list().len(), 1);
+    let text = std::fs::read_to_string(p.dir.path().join("blueprints/acme-baseline.toml")).unwrap();
+    assert!(text.contains("backend = \"s3\""), "{text}");
+    let bp = p.dir.path().join("blueprints/acme-baseline.toml");
+    p.run(&["plan", bp.to_str().unwrap(), "--detailed-exitcode"])
+        .expect(0);
+}

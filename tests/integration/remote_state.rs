@@ -311,3 +311,45 @@ async fn state_migrates_local_to_s3_and_back_with_its_lineage_and_serial() {
         remote
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_run_renews_its_lease() {
+    let p = Project::new("lease", SMALL);
+    let (bucket, key_arn) = state_backend(&p).await;
+    let text = p.text().replace(
+        "[tags]",
+        &format!(
+            "[state]\nbackend = \"s3\"\nbucket = \"{bucket}\"\nkey = \"{KEY}\"\nkms_key = \"{key_arn}\"\nlock_lease_minutes = 1\n\n[tags]"
+        ),
+    );
+    std::fs::write(p.blueprint(), &text).unwrap();
+    let bp = p.blueprint();
+    let mut run = p
+        .command(&["apply", bp.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock_key = format!("{KEY}.lock");
+    wait_for_object(&bucket, &lock_key).await;
+    let lease = |bytes: Vec<u8>| {
+        let info: Value = serde_json::from_slice(&bytes).unwrap();
+        chrono::DateTime::parse_from_rfc3339(info["lease_until"].as_str().unwrap()).unwrap()
+    };
+    let first = lease(object(&bucket, &lock_key).await.unwrap());
+    // A third of the one-minute lease, and a little more.
+    tokio::time::sleep(Duration::from_secs(23)).await;
+    let renewed = lease(object(&bucket, &lock_key).await.unwrap());
+    assert!(
+        renewed > first,
+        "the lease was not renewed: {first} then {renewed}"
+    );
+    drop(run.stdin.take());
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "cancelled at the prompt");
+    assert!(
+        object(&bucket, &lock_key).await.is_none(),
+        "the lock was left behind"
+    );
+}
