@@ -338,7 +338,7 @@ async fn a_detector_and_a_trail_made_by_hand_are_adopted_not_duplicated() {
 async fn an_interrupted_bootstrap_resumes_where_it_stopped() {
     let emulator = private_emulator();
     let p = Project::new("resume", "").on(&emulator);
-    let mut first = p
+    let first = p
         .command(&["bootstrap", "--name", "acme", "--region", "eu-west-1"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
