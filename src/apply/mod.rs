@@ -17,7 +17,7 @@ use crate::blueprint::schema::Type;
 use crate::graph::Walk;
 use crate::plan::{Action, Change, Desired, Plan};
 use crate::resources::{self, Ctx, Failure, ResourceKind};
-use crate::state::{Backend, Recorded, State};
+use crate::state::{Backend, Pending, Recorded, State};
 pub use reporter::Reporter;
 
 /// How a run ended.
@@ -183,7 +183,31 @@ impl Executor<'_> {
                     })?;
                 }
                 let ctx = self.ctx(&desired.region, &change.address);
-                let created = kind.create(&ctx, &resolved).await?;
+                // Journal first: if this run dies inside the call, the next refresh looks
+                // for what it may have made instead of making a second one.
+                self.record(state, |st| {
+                    st.pending.retain(|p| p.address != change.address);
+                    st.pending.push(Pending {
+                        address: change.address.clone(),
+                        kind: change.kind.clone(),
+                        region: desired.region.clone(),
+                        since: chrono::Utc::now()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    });
+                })?;
+                let created = match kind.create(&ctx, &resolved).await {
+                    Ok(created) => created,
+                    Err(f) => {
+                        // AWS answered no: nothing was made, and the journal entry goes.
+                        // Without an answer, it stays for the next refresh to look.
+                        if !f.ambiguous {
+                            self.record(state, |st| {
+                                st.pending.retain(|p| p.address != change.address);
+                            })?;
+                        }
+                        return Err(f.into());
+                    }
+                };
                 let mut rec = Recorded {
                     address: change.address.clone(),
                     kind: change.kind.clone(),
@@ -198,7 +222,10 @@ impl Executor<'_> {
                     dependencies: desired.dependencies.clone(),
                     prevent_destroy: desired.prevent_destroy,
                 };
-                self.record(state, |st| st.upsert(rec.clone()))?;
+                self.record(state, |st| {
+                    st.upsert(rec.clone());
+                    st.pending.retain(|p| p.address != change.address);
+                })?;
                 let rest: Vec<String> = kind
                     .schema()
                     .iter()
@@ -215,7 +242,10 @@ impl Executor<'_> {
                     && let Some(found) = &change.prior
                 {
                     // Recorded first, as found: from here on it is managed, whatever fails.
-                    self.record(state, |st| st.upsert(found.clone()))?;
+                    self.record(state, |st| {
+                        st.upsert(found.clone());
+                        st.pending.retain(|p| p.address != change.address);
+                    })?;
                 }
                 let Some(prior) = lock(state).get(&change.address).cloned() else {
                     return Err(Failure::new(

@@ -269,18 +269,32 @@ impl Session {
                 base_dir: self.base_dir(),
             };
             let found = match kind.find_existing(&ctx, &r.attrs).await {
-                Ok(Some(id)) => id,
+                Ok(Some(id)) => (id, None),
+                // A create the last run began and may have finished unrecorded.
+                Ok(None) if self.state.is_pending(&r.address) => {
+                    match resources::find_created(kind, &ctx, &r.attrs, &self.bp.name).await {
+                        Ok(Some(found)) => found,
+                        Ok(None) => continue,
+                        Err(f) => {
+                            failures.push(failure(format!(
+                                "cannot look for what the interrupted run made: {f}"
+                            )));
+                            continue;
+                        }
+                    }
+                }
                 Ok(None) => continue,
                 Err(f) => {
                     failures.push(failure(format!("cannot look for an existing one: {f}")));
                     continue;
                 }
             };
+            let (found, arn) = found;
             let mut rec = Recorded {
                 address: r.address.clone(),
                 kind: r.kind.to_string(),
                 id: found,
-                arn: None,
+                arn,
                 region: region.clone(),
                 attributes: Default::default(),
                 dependencies: r.dependencies.clone(),

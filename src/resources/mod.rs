@@ -55,6 +55,8 @@ pub fn kind_names() -> impl Iterator<Item = &'static str> {
 pub struct Failure {
     pub operation: &'static str,
     pub message: String,
+    /// The call may have happened anyway: it timed out, or its answer was lost.
+    pub ambiguous: bool,
 }
 
 impl Failure {
@@ -62,6 +64,7 @@ impl Failure {
         Failure {
             operation,
             message: message.into(),
+            ambiguous: false,
         }
     }
 
@@ -71,7 +74,18 @@ impl Failure {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,
     {
-        move |err| Failure::new(operation, describe_error(&err))
+        move |err| {
+            let ambiguous = matches!(
+                err,
+                SdkError::TimeoutError(_)
+                    | SdkError::ResponseError(_)
+                    | SdkError::DispatchFailure(_)
+            );
+            Failure {
+                ambiguous,
+                ..Failure::new(operation, describe_error(&err))
+            }
+        }
     }
 }
 
@@ -264,6 +278,57 @@ pub trait ResourceKind: Send + Sync {
     ) -> Result<DeletionCheck, Failure> {
         Ok(DeletionCheck::default())
     }
+}
+
+/// What a create the last run began may have made: the resource with the blueprint's name,
+/// or, for kinds whose ids AWS assigns (KMS keys), the one tagged with this address and
+/// blueprint. Found by listing, which gives the ARN too.
+pub async fn find_created(
+    kind: &dyn ResourceKind,
+    ctx: &Ctx<'_>,
+    desired: &Attrs,
+    blueprint: &str,
+) -> Result<Option<(String, Option<String>)>, Failure> {
+    let listed = kind
+        .discover(ctx.aws, std::slice::from_ref(&ctx.region.to_string()))
+        .await?;
+    let name = ["name", "identifier"]
+        .iter()
+        .find_map(|f| desired.get(*f).and_then(Value::as_str));
+    if let Some(name) = name {
+        return Ok(listed
+            .into_iter()
+            .find(|d| d.id == name)
+            .map(|d| (d.id, d.arn)));
+    }
+    for d in listed {
+        let rec = Recorded {
+            address: ctx.address.to_string(),
+            kind: kind.name().to_string(),
+            id: d.id.clone(),
+            arn: d.arn.clone(),
+            region: d.region.clone(),
+            attributes: Attrs::new(),
+            dependencies: Vec::new(),
+            prevent_destroy: false,
+        };
+        let Some(attrs) = kind.read(ctx, &rec, None).await? else {
+            continue;
+        };
+        let tag = |key: &str| {
+            attrs
+                .get("tags")
+                .and_then(|t| t.get(key))
+                .and_then(Value::as_str)
+                .map(String::from)
+        };
+        if tag("rampart:address").as_deref() == Some(ctx.address)
+            && tag("rampart:blueprint").as_deref() == Some(blueprint)
+        {
+            return Ok(Some((d.id, d.arn)));
+        }
+    }
+    Ok(None)
 }
 
 /// For account-wide settings: a blueprint holds at most one.

@@ -451,7 +451,12 @@ impl ResourceKind for RdsInstance {
         {
             Ok(_) => {}
             // Left by an earlier run that stopped before the instance: reuse it.
-            Err(e) if error_code(&e) == Some("DBParameterGroupAlreadyExists") => {}
+            // (moto names the code with the shape's `Fault` suffix).
+            Err(e)
+                if matches!(
+                    error_code(&e),
+                    Some("DBParameterGroupAlreadyExists" | "DBParameterGroupAlreadyExistsFault")
+                ) => {}
             Err(e) => return Err(Failure::sdk("CreateDBParameterGroup")(e)),
         }
         self.set_tls(ctx, desired).await?;

@@ -23,6 +23,21 @@ pub struct State {
     pub serial: u64,
     pub blueprint: String,
     pub resources: Vec<Recorded>,
+    /// Creates begun and not known to have finished: the journal a run killed mid-call
+    /// leaves, which the next refresh resolves by looking the resource up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Pending>,
+}
+
+/// A create that was about to be called: written before the call, cleared once the new
+/// resource is recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    pub address: String,
+    pub kind: String,
+    pub region: String,
+    /// When the call was begun (RFC 3339).
+    pub since: String,
 }
 
 /// One resource as rampart last saw it after changing it.
@@ -52,7 +67,13 @@ impl State {
             serial: 0,
             blueprint: blueprint.to_string(),
             resources: Vec::new(),
+            pending: Vec::new(),
         }
+    }
+
+    /// Whether a create of `address` was begun and may have finished unrecorded.
+    pub fn is_pending(&self, address: &str) -> bool {
+        self.pending.iter().any(|p| p.address == address)
     }
 
     pub fn get(&self, address: &str) -> Option<&Recorded> {

@@ -6,6 +6,7 @@ mod audit;
 mod bootstrap;
 mod changes;
 mod cloudtrail;
+mod crash;
 mod drift;
 mod engine;
 mod guardduty;
