@@ -20,6 +20,8 @@ pub mod bootstrap;
 pub mod cli;
 pub mod drift;
 pub mod graph;
+#[cfg(test)]
+mod hostile;
 pub mod plan;
 pub mod policy;
 pub mod render;
