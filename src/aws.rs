@@ -26,6 +26,14 @@ pub enum SetupError {
         "refusing the plain-http endpoint `{0}`: only loopback addresses may be reached without TLS\n  = hint: use an https:// endpoint"
     )]
     InsecureEndpoint(String),
+    #[error(
+        "cannot use the CA bundle `{path}` ({origin}): {detail}\n  = hint: point AWS_CA_BUNDLE (or the profile's `ca_bundle`) at a PEM file of CA certificates"
+    )]
+    CaBundle {
+        path: String,
+        origin: &'static str,
+        detail: String,
+    },
     #[error("cannot identify the AWS account with STS GetCallerIdentity: {0}")]
     Identity(String),
     #[error(
@@ -64,6 +72,32 @@ impl Aws {
             );
         if let Some(profile) = &options.profile {
             loader = loader.profile_name(profile);
+        }
+        // Extra roots beside the system's (a TLS-inspecting proxy's CA), as the AWS CLI takes
+        // them; verification itself is never turned off.
+        if let Some((path, source)) = ca_bundle(options.profile.as_deref()) {
+            let bad = |detail: String| SetupError::CaBundle {
+                path: path.display().to_string(),
+                origin: source,
+                detail,
+            };
+            let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+            if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                return Err(bad("it holds no PEM certificate".into()));
+            }
+            let trust =
+                aws_smithy_http_client::tls::TrustStore::default().with_pem_certificate(pem);
+            let tls = aws_smithy_http_client::tls::TlsContext::builder()
+                .with_trust_store(trust)
+                .build()
+                .map_err(|e| bad(e.to_string()))?;
+            let client = aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+                ))
+                .tls_context(tls)
+                .build_https();
+            loader = loader.http_client(client);
         }
         let mut config = loader.load().await;
         if let Some(role) = &options.role_arn {
@@ -232,6 +266,45 @@ impl Aws {
     }
 }
 
+/// The CA bundle to trust besides the system's: `AWS_CA_BUNDLE`, else the selected profile's
+/// `ca_bundle` in the shared config file, as the AWS CLI reads them.
+fn ca_bundle(profile: Option<&str>) -> Option<(std::path::PathBuf, &'static str)> {
+    if let Some(path) = std::env::var_os("AWS_CA_BUNDLE").filter(|p| !p.is_empty()) {
+        return Some((path.into(), "AWS_CA_BUNDLE"));
+    }
+    let config = std::env::var_os("AWS_CONFIG_FILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".aws/config"))
+        })?;
+    let text = std::fs::read_to_string(config).ok()?;
+    let profile = profile
+        .map(String::from)
+        .or_else(|| std::env::var("AWS_PROFILE").ok())
+        .unwrap_or_else(|| "default".into());
+    profile_setting(&text, &profile, "ca_bundle").map(|p| (p.into(), "the profile's ca_bundle"))
+}
+
+/// A setting of one profile in a shared config file (`[default]` or `[profile NAME]`).
+fn profile_setting(text: &str, profile: &str, key: &str) -> Option<String> {
+    let mut inside = false;
+    for line in text.lines().map(str::trim) {
+        if let Some(section) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let name = section.trim();
+            let name = name.strip_prefix("profile ").map(str::trim).unwrap_or(name);
+            inside = name == profile;
+            continue;
+        }
+        if inside
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == key
+        {
+            return Some(v.trim().to_string());
+        }
+    }
+    None
+}
+
 /// The assumed-role session's name, as CloudTrail shows it: rampart and the host it ran on.
 fn session_name() -> String {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
@@ -305,6 +378,17 @@ pub fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profiles_ca_bundle_is_read_from_its_section() {
+        let text =
+            "[default]\nregion = eu-west-1\n\n[profile corp]\nca_bundle = /etc/corp/ca.pem\n";
+        assert_eq!(
+            profile_setting(text, "corp", "ca_bundle").as_deref(),
+            Some("/etc/corp/ca.pem")
+        );
+        assert_eq!(profile_setting(text, "default", "ca_bundle"), None);
+    }
 
     #[test]
     fn only_loopback_hosts_count_as_local() {

@@ -1,6 +1,9 @@
 """Starts moto server on loopback for the test suite and the demo.
 
-Usage: emulator.py [PORT]   (0, the default, picks a free port)
+Usage: emulator.py [PORT] [--tls DIR]   (PORT 0, the default, picks a free port)
+
+With `--tls DIR` it serves HTTPS with a certificate for 127.0.0.1 signed by a test CA it makes
+in DIR (`ca.pem`), as a TLS-inspecting proxy would: clients trust it only if told to.
 
 Prints `ready PORT` once the server accepts requests, then serves until its standard input
 closes, so a test process that dies, however it dies, never leaves an emulator behind.
@@ -136,17 +139,106 @@ GuardDutyResponse.untag_resource = _untag_resource
 guardduty_urls.url_paths["{0}/tags/(?P<resource_arn>.+)$"] = GuardDutyResponse.dispatch
 
 
+def make_test_ca(directory: str) -> tuple:
+    """A CA (ca.pem) and a certificate for 127.0.0.1 it signs (cert.pem, key.pem)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("rampart test CA"))
+        .issuer_name(name("rampart test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - day)
+        .not_valid_after(now + day)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - day)
+        .not_valid_after(now + day)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = {name: os.path.join(directory, name) for name in ("ca.pem", "cert.pem", "key.pem")}
+    with open(paths["ca.pem"], "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths["cert.pem"], "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths["key.pem"], "wb") as f:
+        f.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return paths["cert.pem"], paths["key.pem"]
+
+
 def main() -> None:
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    _, bound = server.get_host_and_port()
-    print(f"ready {bound}", flush=True)
+    args = sys.argv[1:]
+    tls_dir = None
+    if "--tls" in args:
+        i = args.index("--tls")
+        tls_dir = args[i + 1]
+        del args[i : i + 2]
+    port = int(args[0]) if args else 0
+    if tls_dir is None:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        _, bound = server.get_host_and_port()
+        print(f"ready {bound}", flush=True)
+        stop = server.stop
+    else:
+        import threading
+
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        cert, key = make_test_ca(tls_dir)
+        app = DomainDispatcherApplication(create_backend_app)
+        https = make_server("127.0.0.1", port, app, threaded=True, ssl_context=(cert, key))
+        threading.Thread(target=https.serve_forever, daemon=True).start()
+        print(f"ready {https.server_address[1]}", flush=True)
+        stop = https.shutdown
     try:
         sys.stdin.read()
     except KeyboardInterrupt:
         pass
-    server.stop()
+    stop()
 
 
 if __name__ == "__main__":

@@ -20,4 +20,5 @@ mod saved_plans;
 mod secrets;
 mod state_lock;
 mod support;
+mod tls;
 mod validate;

@@ -29,17 +29,25 @@ pub fn emulator() -> &'static Emulator {
                 _child: None,
             };
         }
-        start_emulator()
+        start_emulator(&[])
     })
 }
 
 /// An emulator of the test's own, for tests that read a whole account (`audit`): nothing
 /// other tests make shows up in it. It stops when the value is dropped.
 pub fn private_emulator() -> Emulator {
-    start_emulator()
+    start_emulator(&[])
 }
 
-fn start_emulator() -> Emulator {
+/// An emulator of the test's own serving HTTPS with a certificate from a test CA it makes in
+/// `dir` (`ca.pem`), as a TLS-inspecting proxy would.
+pub fn tls_emulator(dir: &Path) -> Emulator {
+    let mut e = start_emulator(&["--tls", dir.to_str().expect("utf-8 path")]);
+    e.endpoint = e.endpoint.replace("http://", "https://");
+    e
+}
+
+fn start_emulator(extra: &[&str]) -> Emulator {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
     assert!(
@@ -49,6 +57,7 @@ fn start_emulator() -> Emulator {
     let mut child = Command::new(python)
         .arg(root.join("tests/emulator.py"))
         .arg("0")
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
