@@ -269,3 +269,47 @@ async fn what_an_interrupted_create_made_is_found_through_the_journal_and_adopte
     assert_eq!(key_rec["id"], key_id.as_str());
     p.rampart("plan", &["--detailed-exitcode"]).expect(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_apply_stops_new_work_saves_what_finished_and_the_next_run_completes() {
+    let e = private_emulator();
+    let p = Project::example_offline("sigint").on(&e);
+    let bp = p.blueprint();
+    let run = p
+        .command(&["apply", bp.to_str().unwrap(), "--auto-approve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let state = p.state_path();
+    crate::support::wait_for("the first resource recorded", || state.exists());
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = run.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        // Stopped: it says what was done and what was not, and the state is whole JSON.
+        Some(130) => {
+            assert!(
+                err.contains("not started") || err.contains("interrupted"),
+                "{err}"
+            );
+            let recorded = p.state();
+            assert!(
+                recorded["resources"]
+                    .as_array()
+                    .is_some_and(|r| !r.is_empty())
+            );
+            assert!(!p.lock_path().exists(), "the lock was left behind");
+        }
+        // Or it had finished before the signal came.
+        Some(0) => {}
+        other => panic!("exit {other:?}: {err}"),
+    }
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    p.rampart("plan", &["--detailed-exitcode"]).expect(0);
+    assert_eq!(inventory(&e, &p.prefix).await, recorded(&p.state()));
+}
