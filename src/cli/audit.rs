@@ -13,7 +13,6 @@ use crate::policy::rules::RULES;
 use crate::policy::{Check, Mode, Subject, World, sarif};
 use crate::render::{self, Style};
 use crate::resources::{self, Ctx, Discovered, KINDS, ResourceKind};
-use crate::state::Recorded;
 
 pub struct Options {
     pub regions: Vec<String>,
@@ -187,16 +186,7 @@ async fn read_everything(
             .iter()
             .map(|f| (f.name.to_string(), Value::Null))
             .collect();
-        let rec = Recorded {
-            address: address.clone(),
-            kind: kind.name().to_string(),
-            id: d.id.clone(),
-            arn: d.arn.clone(),
-            region: d.region.clone(),
-            attributes: Attrs::new(),
-            dependencies: Vec::new(),
-            prevent_destroy: false,
-        };
+        let rec = d.recorded(kind.name(), &address);
         let ctx = Ctx {
             aws,
             region: &d.region,

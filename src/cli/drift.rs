@@ -14,8 +14,8 @@ use crate::drift::{self, Header, IgnoreList, Report, Status, Unmanaged, Unreadab
 use crate::plan::{self, Mode, Refreshed};
 use crate::render::{self, Style};
 use crate::resources::{self, Ctx, Discovered, ResourceKind};
+use crate::state::State;
 use crate::state::local::write_atomic;
-use crate::state::{Recorded, State};
 
 /// What `rampart drift` was asked for.
 pub struct Options {
@@ -218,16 +218,7 @@ async fn unmanaged_resources(
 
     let reads = candidates.into_iter().map(|(kind, d)| async move {
         let address = format!("{}:{}", kind.name(), d.id);
-        let rec = Recorded {
-            address: address.clone(),
-            kind: kind.name().to_string(),
-            id: d.id.clone(),
-            arn: d.arn.clone(),
-            region: d.region.clone(),
-            attributes: Default::default(),
-            dependencies: Vec::new(),
-            prevent_destroy: false,
-        };
+        let rec = d.recorded(kind.name(), &address);
         let ctx = Ctx {
             aws: &session.aws,
             region: &d.region,
@@ -261,17 +252,10 @@ async fn unmanaged_resources(
                 continue;
             }
         };
-        let tag = |key: &str| {
-            attrs
-                .get("tags")
-                .and_then(|t| t.get(key))
-                .and_then(|v| v.as_str())
-                .map(String::from)
-        };
-        let tagged_address = match tag("rampart:blueprint") {
+        let tagged_address = match resources::tag(&attrs, "rampart:blueprint") {
             // Another blueprint's: managed, just not by this one.
             Some(owner) if owner != bp.name => continue,
-            Some(_) => tag("rampart:address"),
+            Some(_) => resources::tag(&attrs, "rampart:address").map(String::from),
             None => None,
         };
         found.push(Unmanaged {

@@ -64,11 +64,9 @@ pub async fn run(global: &Global, path: &Path, address: &str, id: &str) -> anyho
         .await
         .map_err(|f| anyhow::anyhow!("cannot read `{id}`: {f}"))?
         .with_context(|| format!("`{id}` disappeared while it was imported"))?;
-    let owner = attrs
-        .get("tags")
-        .and_then(|t| t.get("rampart:blueprint"))
-        .and_then(|v| v.as_str());
-    if let Some(owner) = owner.filter(|o| *o != session.bp.name) {
+    if let Some(owner) =
+        resources::tag(&attrs, "rampart:blueprint").filter(|o| *o != session.bp.name)
+    {
         bail!("`{id}` is managed by blueprint `{owner}`; one blueprint must own it");
     }
     rec.attributes = attrs;

@@ -302,10 +302,7 @@ impl Session {
             };
             match kind.read(&ctx, &rec, Some(&r.attrs)).await {
                 Ok(Some(attrs)) => {
-                    let owner = attrs
-                        .get("tags")
-                        .and_then(|t| t.get("rampart:blueprint"))
-                        .and_then(|v| v.as_str());
+                    let owner = resources::tag(&attrs, "rampart:blueprint");
                     if let Some(owner) = owner.filter(|o| *o != self.bp.name) {
                         failures.push(failure(format!(
                             "the existing `{}` in {region} is managed by blueprint `{owner}`; one blueprint must own it",

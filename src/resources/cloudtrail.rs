@@ -512,13 +512,7 @@ impl ResourceKind for CloudTrail {
                 .trail_list()
                 .iter()
                 .filter(|t| t.home_region().is_none_or(|h| h == region))
-                .filter_map(|t| {
-                    Some(Discovered {
-                        id: t.name()?.to_string(),
-                        arn: t.trail_arn().map(String::from),
-                        region: region.to_string(),
-                    })
-                })
+                .filter_map(|t| Discovered::named(region, t.name(), t.trail_arn()))
                 .collect())
         })
         .await

@@ -560,13 +560,7 @@ impl ResourceKind for LambdaFunction {
                 .map_err(Failure::sdk("ListFunctions"))?;
             Ok(functions
                 .iter()
-                .filter_map(|f| {
-                    Some(Discovered {
-                        id: f.function_name()?.to_string(),
-                        arn: f.function_arn().map(String::from),
-                        region: region.to_string(),
-                    })
-                })
+                .filter_map(|f| Discovered::named(region, f.function_name(), f.function_arn()))
                 .collect())
         })
         .await

@@ -143,6 +143,36 @@ pub struct Discovered {
     pub region: String,
 }
 
+impl Discovered {
+    /// A listed resource with a name (no name: nothing to manage) and maybe an ARN.
+    pub fn named(region: &str, id: Option<&str>, arn: Option<&str>) -> Option<Discovered> {
+        Some(Discovered {
+            id: id?.to_string(),
+            arn: arn.map(String::from),
+            region: region.to_string(),
+        })
+    }
+
+    /// The resource as a read needs it, under `address`, with nothing recorded yet.
+    pub fn recorded(&self, kind: &str, address: &str) -> Recorded {
+        Recorded {
+            address: address.to_string(),
+            kind: kind.to_string(),
+            id: self.id.clone(),
+            arn: self.arn.clone(),
+            region: self.region.clone(),
+            attributes: Attrs::new(),
+            dependencies: Vec::new(),
+            prevent_destroy: false,
+        }
+    }
+}
+
+/// One tag of what a read returned (`rampart:blueprint`, `rampart:address`).
+pub fn tag<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
+    attrs.get("tags")?.get(key)?.as_str()
+}
+
 /// The IAM actions refresh needs of a kind, for `drift --print-iam-policy`.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadAccess {
@@ -302,28 +332,12 @@ pub async fn find_created(
             .map(|d| (d.id, d.arn)));
     }
     for d in listed {
-        let rec = Recorded {
-            address: ctx.address.to_string(),
-            kind: kind.name().to_string(),
-            id: d.id.clone(),
-            arn: d.arn.clone(),
-            region: d.region.clone(),
-            attributes: Attrs::new(),
-            dependencies: Vec::new(),
-            prevent_destroy: false,
-        };
+        let rec = d.recorded(kind.name(), ctx.address);
         let Some(attrs) = kind.read(ctx, &rec, None).await? else {
             continue;
         };
-        let tag = |key: &str| {
-            attrs
-                .get("tags")
-                .and_then(|t| t.get(key))
-                .and_then(Value::as_str)
-                .map(String::from)
-        };
-        if tag("rampart:address").as_deref() == Some(ctx.address)
-            && tag("rampart:blueprint").as_deref() == Some(blueprint)
+        if tag(&attrs, "rampart:address") == Some(ctx.address)
+            && tag(&attrs, "rampart:blueprint") == Some(blueprint)
         {
             return Ok(Some((d.id, d.arn)));
         }

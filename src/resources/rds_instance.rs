@@ -644,11 +644,7 @@ impl ResourceKind for RdsInstance {
                 .iter()
                 .filter(|db| db.db_cluster_identifier().is_none())
                 .filter_map(|db| {
-                    Some(Discovered {
-                        id: db.db_instance_identifier()?.to_string(),
-                        arn: db.db_instance_arn().map(String::from),
-                        region: region.to_string(),
-                    })
+                    Discovered::named(region, db.db_instance_identifier(), db.db_instance_arn())
                 })
                 .collect())
         })

@@ -307,13 +307,7 @@ impl ResourceKind for Secret {
                 .flat_map(|p| p.secret_list())
                 // Secrets another service owns (an RDS master password) are that service's.
                 .filter(|s| s.deleted_date().is_none() && s.owning_service().is_none())
-                .filter_map(|s| {
-                    Some(Discovered {
-                        id: s.name()?.to_string(),
-                        arn: s.arn().map(String::from),
-                        region: region.to_string(),
-                    })
-                })
+                .filter_map(|s| Discovered::named(region, s.name(), s.arn()))
                 .collect())
         })
         .await
