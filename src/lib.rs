@@ -4,13 +4,14 @@
 //! - [`blueprint`]: TOML with spans -> validated model; diagnostics with `file:line:column`.
 //! - [`graph`]: dependency cycles and the ready-queue walk.
 //! - [`resources`]: the resource-kind trait and one file per kind; the only SDK callers.
-//! - [`aws`]: SDK configuration and shared clients.
+//! - [`aws`]: SDK configuration and shared clients; `aws::traffic` bounds and counts calls.
 //! - [`plan`]: actions, attribute diff, the pure planner.
 //! - [`apply`]: the executor and its progress reporter trait.
 //! - [`drift`]: findings, severities, the drift report and the read-only IAM policy.
 //! - [`policy`]: the hardening rules, one file each, their evaluation and SARIF output.
 //! - [`state`]: the versioned state format and its backends.
 //! - [`render`]: everything shown to users.
+//! - [`stats`]: wall time per phase and AWS calls, for `--stats`.
 //! - [`cli`]: the command line.
 
 pub mod apply;
@@ -27,3 +28,4 @@ pub mod policy;
 pub mod render;
 pub mod resources;
 pub mod state;
+pub mod stats;

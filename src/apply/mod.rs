@@ -182,7 +182,18 @@ impl Executor<'_> {
                         st.remove(&change.address);
                     })?;
                 }
-                let ctx = self.ctx(&desired.region, &change.address);
+                // A create an interrupted run began is repeated with its token: if AWS made
+                // it but does not show it yet, the repeat returns it instead of a second one.
+                let token = lock(state)
+                    .pending
+                    .iter()
+                    .find(|p| p.address == change.address && !p.token.is_empty())
+                    .map(|p| p.token.clone())
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let ctx = Ctx {
+                    token: Some(&token),
+                    ..self.ctx(&desired.region, &change.address)
+                };
                 // Journal first: if this run dies inside the call, the next refresh looks
                 // for what it may have made instead of making a second one.
                 self.record(state, |st| {
@@ -193,6 +204,7 @@ impl Executor<'_> {
                         region: desired.region.clone(),
                         since: chrono::Utc::now()
                             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        token: token.clone(),
                     });
                 })?;
                 let created = match kind.create(&ctx, &resolved).await {
@@ -287,6 +299,7 @@ impl Executor<'_> {
             region,
             address,
             base_dir: self.base_dir,
+            token: None,
         }
     }
 

@@ -56,7 +56,7 @@ async fn prepare_and_execute(
         Mode::Apply => ("apply", "Apply"),
         Mode::Destroy => ("destroy", "Destroy"),
     };
-    let bp = load_blueprint(path)?;
+    let bp = load_blueprint(global, path)?;
     if mode == Mode::Apply && !refuse_violations(global, &bp) {
         return Ok(Exit::Error);
     }
@@ -91,7 +91,7 @@ async fn open_saved(global: &Global, plan_file: &Path) -> anyhow::Result<(Sessio
             plan::FORMAT_VERSION
         );
     }
-    let bp = load_blueprint(Path::new(&saved.blueprint_path))?;
+    let bp = load_blueprint(global, Path::new(&saved.blueprint_path))?;
     // A waiver may have expired since the plan was made.
     if !refuse_violations(global, &bp) {
         bail!("refusing the saved plan: the blueprint breaks hardening rules");
@@ -179,7 +179,9 @@ async fn execute(
         stop: &stop,
         base_dir: session.base_dir(),
     };
+    let started = std::time::Instant::now();
     let (mut state, outcome) = executor.run(&plan, state).await;
+    session.stats.phase("apply", started);
     if outcome.fatal.is_none() && state.sync_meta(&session.bp) {
         state.serial += 1;
         session.backend.save(&state)?;

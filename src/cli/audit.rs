@@ -5,7 +5,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::{Exit, Format, Global};
-use crate::aws::{self, Aws};
+use crate::aws::Aws;
 use crate::blueprint::Attrs;
 use crate::drift::Unreadable;
 use crate::policy::evaluate::{self, Finding};
@@ -31,12 +31,7 @@ pub async fn run(global: &Global, options: &Options) -> anyhow::Result<Exit> {
         }
     };
     let home = regions[0].clone();
-    let aws = Aws::connect(&aws::Options {
-        region: home.clone(),
-        profile: global.profile.clone(),
-        role_arn: global.role_arn.clone(),
-    })
-    .await?;
+    let aws = Aws::connect(&global.aws(&home)).await?;
     let account = aws.account_id().await?;
 
     let (subjects, mut unreadable) = read_everything(&aws, &regions, global.parallelism).await;
@@ -192,6 +187,7 @@ async fn read_everything(
             region: &d.region,
             address: &address,
             base_dir,
+            token: None,
         };
         let read = kind.read(&ctx, &rec, Some(&everything)).await;
         (kind, d, address, read)

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use super::interrupt::Interrupts;
 use super::session::{Session, load_blueprint};
 use super::{Exit, Global, apply, state};
-use crate::aws::{self, Aws};
+use crate::aws::Aws;
 use crate::blueprint::StateConfig;
 use crate::bootstrap::Baseline;
 use crate::plan::Mode;
@@ -124,12 +124,7 @@ async fn prepare(global: &Global, options: &Options) -> anyhow::Result<Prepared>
     global.state = None;
 
     step(1, "identify the account");
-    let aws = Aws::connect(&aws::Options {
-        region: options.region.clone(),
-        profile: global.profile.clone(),
-        role_arn: global.role_arn.clone(),
-    })
-    .await?;
+    let aws = Aws::connect(&global.aws(&options.region)).await?;
     let account = aws.account_id().await?;
     let caller = aws.caller_arn().await?;
     if let Some(wanted) = options.account_id.as_deref().filter(|w| *w != account) {
@@ -146,7 +141,7 @@ async fn prepare(global: &Global, options: &Options) -> anyhow::Result<Prepared>
     };
     let path = options.dir.join(format!("{}-baseline.toml", options.name));
     let earlier = match path.exists() {
-        true => Some(load_blueprint(&path)?),
+        true => Some(load_blueprint(&global, &path)?),
         false => None,
     };
     // Without the blueprint (another checkout, another machine), a finished first run is
@@ -220,7 +215,7 @@ async fn prepare(global: &Global, options: &Options) -> anyhow::Result<Prepared>
 
     step(3, "apply the baseline");
     let changes = {
-        let session = Session::open(&global, load_blueprint(&path)?, "bootstrap").await?;
+        let session = Session::open(&global, load_blueprint(&global, &path)?, "bootstrap").await?;
         session.plan(Mode::Apply).await?.has_changes()
     };
     Ok(Prepared {

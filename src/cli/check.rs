@@ -39,7 +39,7 @@ pub fn print(e: &Evaluation, blueprint: &str, format: Format, style: Style) -> a
 }
 
 pub fn run(global: &Global, path: &Path, format: Format) -> anyhow::Result<Exit> {
-    let bp = session::load_blueprint(path)?;
+    let bp = session::load_blueprint(global, path)?;
     let e = evaluate::check_blueprint(&bp, evaluate::today());
     print(&e, &bp.name, format, Style::stdout(global.no_color))?;
     Ok(match e.is_clean() {

@@ -28,7 +28,7 @@ pub struct Options {
 }
 
 pub async fn run(global: &Global, options: &Options) -> anyhow::Result<Exit> {
-    let bp = with_region(global, load_blueprint(&options.blueprint)?);
+    let bp = with_region(global, load_blueprint(global, &options.blueprint)?);
     if options.print_iam_policy {
         let state = backend(global, &bp)
             .await?
@@ -123,7 +123,9 @@ async fn check(session: &Session, options: &Options) -> Report {
             actual.insert(u.address.clone(), Refreshed::Exists(rec.attributes.clone()));
         }
     }
+    let started = std::time::Instant::now();
     let plan = plan::plan(bp, &session.state, &actual, Mode::Apply);
+    session.stats.phase("diff", started);
     let not_read: HashSet<&str> = unreadable.iter().map(|u| u.address.as_str()).collect();
     let findings = drift::findings(&plan, |c| {
         in_scope(c.region()) && !not_read.contains(c.address.as_str())
@@ -224,6 +226,7 @@ async fn unmanaged_resources(
             region: &d.region,
             address: &address,
             base_dir: session.base_dir(),
+            token: None,
         };
         (
             kind,

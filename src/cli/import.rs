@@ -12,7 +12,7 @@ use crate::resources::{self, Ctx};
 use crate::state::Recorded;
 
 pub async fn run(global: &Global, path: &Path, address: &str, id: &str) -> anyhow::Result<Exit> {
-    let bp = load_blueprint(path)?;
+    let bp = load_blueprint(global, path)?;
     let Some(r) = bp.resource(address).cloned() else {
         let known: Vec<&str> = bp.resources.iter().map(|r| r.address.as_str()).collect();
         let hint = crate::blueprint::diagnostic::did_you_mean(address, known.iter().copied())
@@ -58,6 +58,7 @@ pub async fn run(global: &Global, path: &Path, address: &str, id: &str) -> anyho
         region: &region,
         address,
         base_dir: session.base_dir(),
+        token: None,
     };
     let attrs = kind
         .read(&ctx, &rec, Some(&r.attrs))

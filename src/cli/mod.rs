@@ -56,9 +56,17 @@ pub struct Global {
     /// State file to use instead of `[state] path` or `state/<blueprint name>.json`
     #[arg(long, global = true, value_name = "PATH")]
     pub state: Option<PathBuf>,
-    /// How many resources are read or changed at once
+    /// How many resources are read or changed at once, and how many AWS calls are in flight
+    /// (overall, and per service and region until it throttles)
     #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+    /// Print wall time per phase and AWS calls per operation on stderr (`--stats=json`: as
+    /// one JSON line)
+    #[arg(long, global = true, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
+    pub stats: Option<StatsFormat>,
+    /// What `--stats` reports, collected as the command runs.
+    #[arg(skip)]
+    pub collected: std::sync::Arc<crate::stats::Stats>,
     /// No progress bars or progress lines
     #[arg(long, global = true)]
     pub no_progress: bool,
@@ -75,6 +83,18 @@ pub struct Global {
     /// OrganizationAccountAccessRole)
     #[arg(long, global = true, value_name = "ARN")]
     pub role_arn: Option<String>,
+}
+
+impl Global {
+    /// How to reach AWS with these options, from `region`.
+    pub fn aws(&self, region: &str) -> crate::aws::Options {
+        crate::aws::Options {
+            region: region.to_string(),
+            profile: self.profile.clone(),
+            role_arn: self.role_arn.clone(),
+            traffic: self.collected.traffic(usize::from(self.parallelism)),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,10 +224,37 @@ pub enum Command {
     },
 }
 
-/// Runs one command.
+/// `--stats` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    Text,
+    Json,
+}
+
+/// Runs one command, then prints what it cost if `--stats` asks.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let global = cli.global;
-    match cli.command {
+    let result = run_command(&global, cli.command);
+    match global.stats {
+        Some(StatsFormat::Text) => eprint!(
+            "{}",
+            crate::render::stats::render(
+                &global.collected.report(),
+                crate::render::Style::stderr(global.no_color)
+            )
+        ),
+        Some(StatsFormat::Json) => match serde_json::to_string(&global.collected.report()) {
+            Ok(line) => eprintln!("{line}"),
+            Err(e) => eprintln!("error: cannot serialise the stats: {e}"),
+        },
+        None => {}
+    }
+    result
+}
+
+fn run_command(global: &Global, command: Command) -> anyhow::Result<Exit> {
+    let global = global.clone();
+    match command {
         Command::Validate { blueprint } => validate::run(&global, &blueprint),
         Command::Show { blueprint, json } => {
             runtime()?.block_on(show::run(&global, &blueprint, json))

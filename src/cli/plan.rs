@@ -17,7 +17,7 @@ pub async fn run(
     json: bool,
     detailed_exitcode: bool,
 ) -> anyhow::Result<Exit> {
-    let bp = load_blueprint(path)?;
+    let bp = load_blueprint(global, path)?;
     let session = Session::open(global, bp, "plan").await?;
     let mut plan = session.plan(Mode::Apply).await?;
     // A saved plan must find its blueprint again from wherever it is applied.

@@ -8,7 +8,7 @@ use anyhow::bail;
 use futures::StreamExt;
 
 use super::Global;
-use crate::aws::{self, Aws};
+use crate::aws::Aws;
 use crate::blueprint::StateConfig;
 use crate::blueprint::{self, Blueprint};
 use crate::drift::Unreadable;
@@ -20,8 +20,11 @@ use crate::state::s3::{Location, S3Backend, lease_of};
 use crate::state::{Backend, Recorded, State, StateError};
 use crate::state::{LockGuard, LockHandle};
 
-pub fn load_blueprint(path: &Path) -> anyhow::Result<Blueprint> {
-    Ok(blueprint::load(path)?)
+pub fn load_blueprint(global: &Global, path: &Path) -> anyhow::Result<Blueprint> {
+    let started = std::time::Instant::now();
+    let bp = blueprint::load(path)?;
+    global.collected.phase("parse", started);
+    Ok(bp)
 }
 
 /// A local state's file: `--state`, else `[state] path`, else `state/<name>.json`, relative
@@ -60,12 +63,7 @@ pub async fn backend(global: &Global, bp: &Blueprint) -> anyhow::Result<Box<dyn 
             None,
         ) => {
             let region = region.clone().unwrap_or_else(|| bp.region.clone());
-            let aws = Aws::connect(&aws::Options {
-                region: region.clone(),
-                profile: global.profile.clone(),
-                role_arn: global.role_arn.clone(),
-            })
-            .await?;
+            let aws = Aws::connect(&global.aws(&region)).await?;
             Ok(Box::new(S3Backend::new(
                 aws.s3(&region),
                 Location {
@@ -89,6 +87,8 @@ pub struct Session {
     pub state: State,
     pub aws: Aws,
     pub parallelism: usize,
+    /// Where phases are timed for `--stats`.
+    pub stats: std::sync::Arc<crate::stats::Stats>,
     lock: Option<LockGuard>,
 }
 
@@ -132,12 +132,7 @@ impl Session {
             Some(s) => s,
             None => State::new(&bp.name),
         };
-        let aws = Aws::connect(&aws::Options {
-            region: bp.region.clone(),
-            profile: global.profile.clone(),
-            role_arn: global.role_arn.clone(),
-        })
-        .await?;
+        let aws = Aws::connect(&global.aws(&bp.region)).await?;
         aws.check_account(bp.account_id.as_deref()).await?;
         Ok(Session {
             bp,
@@ -145,6 +140,7 @@ impl Session {
             state,
             aws,
             parallelism: usize::from(global.parallelism),
+            stats: global.collected.clone(),
             lock,
         })
     }
@@ -178,6 +174,7 @@ impl Session {
     /// Reads the actual state of the recorded and desired resources in the regions `selected`
     /// accepts, concurrently. Resources of other regions are taken as recorded.
     pub async fn read(&self, selected: impl Fn(&str) -> bool) -> Refresh {
+        let started = std::time::Instant::now();
         let selected = &selected;
         let reads = self.state.resources.iter().map(|rec| async move {
             if !selected(&rec.region) {
@@ -203,6 +200,7 @@ impl Session {
                 region: &rec.region,
                 address: &rec.address,
                 base_dir: self.base_dir(),
+                token: None,
             };
             let desired = self.bp.resource(&rec.address).map(|r| &r.attrs);
             let started = std::time::Instant::now();
@@ -239,6 +237,7 @@ impl Session {
         }
         unreadable.extend(self.find_existing(&mut actual, selected).await);
         unreadable.sort_by(|a, b| a.address.cmp(&b.address));
+        self.stats.phase("refresh", started);
         Refresh { actual, unreadable }
     }
 
@@ -267,6 +266,7 @@ impl Session {
                 region: &region,
                 address: &r.address,
                 base_dir: self.base_dir(),
+                token: None,
             };
             let found = match kind.find_existing(&ctx, &r.attrs).await {
                 Ok(Some(id)) => (id, None),
@@ -323,6 +323,7 @@ impl Session {
     /// Refreshes, plans, and asks AWS whether anything planned for deletion cannot go.
     pub async fn plan(&self, mode: Mode) -> anyhow::Result<Plan> {
         let actual = self.refresh().await?;
+        let started = std::time::Instant::now();
         let mut plan = plan::plan(&self.bp, &self.state, &actual, mode);
         // Destroying is always allowed; building is judged by the hardening rules.
         if mode == Mode::Apply {
@@ -330,6 +331,7 @@ impl Session {
             plan.errors.extend(judged.violations.iter().map(violation));
             plan.policy = Some(judged);
         }
+        self.stats.phase("diff", started);
         tracing::debug!(
             create = plan.summary.create,
             update = plan.summary.update,
@@ -351,6 +353,7 @@ impl Session {
                 region: &prior.region,
                 address: &prior.address,
                 base_dir: self.base_dir(),
+                token: None,
             };
             let check = kind
                 .deletion_check(&ctx, prior)

@@ -8,7 +8,7 @@ use super::{Exit, Global, session};
 use crate::render::plan::value;
 
 pub async fn run(global: &Global, path: &Path, json: bool) -> anyhow::Result<Exit> {
-    let bp = session::load_blueprint(path)?;
+    let bp = session::load_blueprint(global, path)?;
     let backend = session::backend(global, &bp).await?;
     let Some(state) = backend.load()? else {
         println!(

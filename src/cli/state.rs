@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::session::{backend, load_blueprint};
 use super::{Exit, Global};
-use crate::aws::{self, Aws};
+use crate::aws::Aws;
 use crate::state::local::{LocalBackend, parse_state, write_atomic};
 use crate::state::s3::{Location, S3Backend, lease_of};
 use crate::state::{Backend, State};
@@ -78,12 +78,7 @@ async fn destination(
     };
     let kms_key =
         kms_key.context("an s3 state is written with SSE-KMS: give its key with `--kms-key`")?;
-    let aws = Aws::connect(&aws::Options {
-        region: region.to_string(),
-        profile: global.profile.clone(),
-        role_arn: global.role_arn.clone(),
-    })
-    .await?;
+    let aws = Aws::connect(&global.aws(region)).await?;
     Ok(Box::new(S3Backend::new(
         aws.s3(region),
         Location {
@@ -123,7 +118,7 @@ pub async fn migrate(
     kms_key: Option<&str>,
     region: Option<&str>,
 ) -> anyhow::Result<Exit> {
-    let bp = load_blueprint(path)?;
+    let bp = load_blueprint(global, path)?;
     let from = backend(global, &bp).await?;
     let _from_lock = from.lock("state migrate")?;
     let Some(state) = from.load()? else {
@@ -154,7 +149,7 @@ pub async fn migrate(
 }
 
 async fn pull(global: &Global, path: &Path, out: Option<&Path>) -> anyhow::Result<Exit> {
-    let bp = load_blueprint(path)?;
+    let bp = load_blueprint(global, path)?;
     let from = backend(global, &bp).await?;
     let Some(state) = from.load()? else {
         bail!("there is no state at `{}`", from.describe());
@@ -177,7 +172,7 @@ async fn pull(global: &Global, path: &Path, out: Option<&Path>) -> anyhow::Resul
 }
 
 async fn push(global: &Global, path: &Path, file: &Path) -> anyhow::Result<Exit> {
-    let bp = load_blueprint(path)?;
+    let bp = load_blueprint(global, path)?;
     let bytes = std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
     let mut incoming = parse_state(&bytes, &file.display().to_string(), file)?;
     if incoming.blueprint != bp.name {

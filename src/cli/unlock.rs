@@ -5,7 +5,7 @@ use std::path::Path;
 use super::{Exit, Global, session};
 
 pub async fn run(global: &Global, path: &Path) -> anyhow::Result<Exit> {
-    let bp = session::load_blueprint(path)?;
+    let bp = session::load_blueprint(global, path)?;
     let backend = session::backend(global, &bp).await?;
     match backend.force_unlock()? {
         Some(held) => println!(

@@ -7,7 +7,7 @@ use crate::policy::evaluate;
 use crate::render::{self, Style};
 
 pub fn run(global: &Global, path: &Path) -> anyhow::Result<Exit> {
-    let bp = session::load_blueprint(path)?;
+    let bp = session::load_blueprint(global, path)?;
     let judged = evaluate::check_blueprint(&bp, evaluate::today());
     if !judged.is_clean() {
         eprint!(

@@ -6,6 +6,7 @@ pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod progress;
+pub mod stats;
 
 use std::io::IsTerminal;
 

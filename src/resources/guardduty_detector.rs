@@ -209,8 +209,8 @@ impl ResourceKind for GuardDutyDetector {
             .guardduty(ctx.region)
             .create_detector()
             .enable(bool_attr(desired, "enabled"))
-            // A retried create with the same token makes one detector, not two.
-            .client_token(uuid::Uuid::new_v4().to_string())
+            // The journal's token: a repeated create makes one detector, not two.
+            .set_client_token(ctx.token.map(String::from))
             .finding_publishing_frequency(FindingPublishingFrequency::from(str_attr(
                 desired,
                 "finding_publishing_frequency",

@@ -114,6 +114,9 @@ pub struct Ctx<'a> {
     pub address: &'a str,
     /// The blueprint's directory: relative paths in it (Lambda code) start here.
     pub base_dir: &'a std::path::Path,
+    /// For a create: the idempotency token the journal recorded for it, which APIs that take
+    /// one (GuardDuty, Secrets Manager) are given, so a repeated call makes nothing twice.
+    pub token: Option<&'a str>,
 }
 
 /// What a create returns: the physical identity of the new resource, and which attributes

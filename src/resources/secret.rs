@@ -202,6 +202,8 @@ impl ResourceKind for Secret {
             .set_kms_key_id((!key.is_empty()).then(|| key.to_string()))
             .set_secret_string(initial.random_password().map(String::from))
             .set_tags(Some(secret_tags(desired)))
+            // The journal's token (the first version's id): a repeat makes no second secret.
+            .set_client_request_token(ctx.token.map(String::from))
             .send()
             .await;
         match created {

@@ -38,6 +38,9 @@ pub struct Pending {
     pub region: String,
     /// When the call was begun (RFC 3339).
     pub since: String,
+    /// The idempotency token the create is made with, where its API takes one.
+    #[serde(default)]
+    pub token: String,
 }
 
 /// One resource as rampart last saw it after changing it.

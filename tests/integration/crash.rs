@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::support::{Emulator, Project, private_emulator, sdk_config_at};
 
 /// How many of each kind the account holds, and their ids.
-async fn inventory(e: &Emulator, prefix: &str) -> BTreeMap<&'static str, Vec<String>> {
+pub async fn inventory(e: &Emulator, prefix: &str) -> BTreeMap<&'static str, Vec<String>> {
     let conf = sdk_config_at(&e.endpoint, "eu-west-1").await;
     let mut found: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     let s3 = aws_sdk_s3::Client::from_conf(
@@ -126,7 +126,7 @@ async fn inventory(e: &Emulator, prefix: &str) -> BTreeMap<&'static str, Vec<Str
 }
 
 /// The same, as the state records it.
-fn recorded(state: &Value) -> BTreeMap<&'static str, Vec<String>> {
+pub fn recorded(state: &Value) -> BTreeMap<&'static str, Vec<String>> {
     let kinds = [
         "s3_bucket",
         "kms_key",

@@ -9,6 +9,8 @@ mod cloudtrail;
 mod crash;
 mod drift;
 mod engine;
+mod fault_proxy;
+mod faults;
 mod guardduty;
 mod iam;
 mod import;

@@ -164,8 +164,13 @@ impl Project {
     }
 
     /// The project, talking to `emulator` instead of the shared one.
-    pub fn on(mut self, emulator: &Emulator) -> Project {
-        self.endpoint = emulator.endpoint.clone();
+    pub fn on(self, emulator: &Emulator) -> Project {
+        self.at(&emulator.endpoint)
+    }
+
+    /// The project, talking to AWS at `endpoint` (a fault proxy in front of an emulator).
+    pub fn at(mut self, endpoint: &str) -> Project {
+        self.endpoint = endpoint.to_string();
         self
     }
 

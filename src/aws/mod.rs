@@ -1,22 +1,28 @@
 //! AWS SDK set-up: credentials chain, profile, region, endpoint, retries, and one client per
-//! service and region, shared by every resource.
+//! service and region, shared by every resource, each call bounded and counted (`traffic`).
+
+pub mod traffic;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 /// How to reach AWS: what the command line and the blueprint say.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub region: String,
     pub profile: Option<String>,
     /// A role to assume with the loaded credentials first (a new account's
     /// `OrganizationAccountAccessRole`).
     pub role_arn: Option<String>,
+    /// The bounds and counters every client shares.
+    pub traffic: Arc<traffic::Traffic>,
 }
 
 /// Setting up AWS access failed.
@@ -45,6 +51,8 @@ pub enum SetupError {
 /// Shared SDK configuration and clients.
 pub struct Aws {
     config: SdkConfig,
+    http: SharedHttpClient,
+    traffic: Arc<traffic::Traffic>,
     loopback_endpoint: bool,
     kms: Mutex<HashMap<String, aws_sdk_kms::Client>>,
     s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
@@ -57,13 +65,33 @@ pub struct Aws {
     account: tokio::sync::OnceCell<String>,
 }
 
+/// One client of a regional service per region, built once, its calls bounded and counted.
+macro_rules! regional {
+    ($aws:ident, $cache:ident, $sdk:ident, $service:literal, $region:ident, |$b:ident| $more:expr) => {
+        cached(&$aws.$cache, $region, || {
+            let (http, counter) = $aws.traffic.wiring(&$aws.http, $service, $region);
+            let $b = $sdk::config::Builder::from(&$aws.config)
+                .region(Region::new($region.to_string()))
+                .http_client(http)
+                .interceptor(counter);
+            $sdk::Client::from_conf($more.build())
+        })
+    };
+}
+
 impl Aws {
     /// Loads configuration the way the AWS CLI does (environment, profiles, SSO, IMDS), with
-    /// adaptive retries and bounded timeouts so a dead endpoint fails instead of hanging.
+    /// retries and bounded timeouts so a dead endpoint fails instead of hanging.
+    ///
+    /// Retries are the SDK's standard mode: five attempts, exponential back-off with full
+    /// jitter, and a retry quota. The slowing down under throttling is `traffic`'s, per
+    /// service and region, by calls in flight: the SDK's adaptive mode instead caps the send
+    /// rate of a service in every region at once, down to a call every two seconds, which
+    /// stalls a whole plan over one throttled call.
     pub async fn connect(options: &Options) -> Result<Aws, SetupError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(options.region.clone()))
-            .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+            .retry_config(RetryConfig::standard().with_max_attempts(5))
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
@@ -75,6 +103,11 @@ impl Aws {
         }
         // Extra roots beside the system's (a TLS-inspecting proxy's CA), as the AWS CLI takes
         // them; verification itself is never turned off.
+        let mut http = aws_smithy_http_client::Builder::new().tls_provider(
+            aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+            ),
+        );
         if let Some((path, source)) = ca_bundle(options.profile.as_deref()) {
             let bad = |detail: String| SetupError::CaBundle {
                 path: path.display().to_string(),
@@ -91,15 +124,10 @@ impl Aws {
                 .with_trust_store(trust)
                 .build()
                 .map_err(|e| bad(e.to_string()))?;
-            let client = aws_smithy_http_client::Builder::new()
-                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-                ))
-                .tls_context(tls)
-                .build_https();
-            loader = loader.http_client(client);
+            http = http.tls_context(tls);
         }
-        let mut config = loader.load().await;
+        let http = http.build_https();
+        let mut config = loader.http_client(http.clone()).load().await;
         if let Some(role) = &options.role_arn {
             let provider = aws_config::sts::AssumeRoleProvider::builder(role)
                 .session_name(session_name())
@@ -137,6 +165,8 @@ impl Aws {
             .is_some_and(|e| is_loopback(scheme_and_host(e).1));
         Ok(Aws {
             config,
+            http,
+            traffic: options.traffic.clone(),
             loopback_endpoint,
             kms: Mutex::new(HashMap::new()),
             s3: Mutex::new(HashMap::new()),
@@ -151,83 +181,89 @@ impl Aws {
     }
 
     pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
-        cached(&self.kms, region, || {
-            let conf = aws_sdk_kms::config::Builder::from(&self.config)
-                .region(Region::new(region.to_string()))
-                .build();
-            aws_sdk_kms::Client::from_conf(conf)
-        })
+        regional!(self, kms, aws_sdk_kms, "KMS", region, |b| b)
     }
 
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        cached(&self.s3, region, || {
-            // Virtual-host addressing needs DNS for `bucket.host`, which a local endpoint lacks.
-            let conf = aws_sdk_s3::config::Builder::from(&self.config)
-                .region(Region::new(region.to_string()))
-                .force_path_style(self.loopback_endpoint)
-                .build();
-            aws_sdk_s3::Client::from_conf(conf)
-        })
+        // Virtual-host addressing needs DNS for `bucket.host`, which a local endpoint lacks.
+        regional!(self, s3, aws_sdk_s3, "S3", region, |b| b
+            .force_path_style(self.loopback_endpoint))
     }
 
     pub fn guardduty(&self, region: &str) -> aws_sdk_guardduty::Client {
-        cached(&self.guardduty, region, || {
-            let conf = aws_sdk_guardduty::config::Builder::from(&self.config)
-                .region(Region::new(region.to_string()))
-                .build();
-            aws_sdk_guardduty::Client::from_conf(conf)
-        })
+        regional!(
+            self,
+            guardduty,
+            aws_sdk_guardduty,
+            "GuardDuty",
+            region,
+            |b| b
+        )
     }
 
     pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
-        cached(&self.cloudtrail, region, || {
-            let conf = aws_sdk_cloudtrail::config::Builder::from(&self.config)
-                .region(Region::new(region.to_string()))
-                .build();
-            aws_sdk_cloudtrail::Client::from_conf(conf)
-        })
+        regional!(
+            self,
+            cloudtrail,
+            aws_sdk_cloudtrail,
+            "CloudTrail",
+            region,
+            |b| b
+        )
     }
 
     pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
-        cached(&self.lambda, region, || {
-            let conf = aws_sdk_lambda::config::Builder::from(&self.config)
-                .region(Region::new(region.to_string()))
-                .build();
-            aws_sdk_lambda::Client::from_conf(conf)
-        })
+        regional!(self, lambda, aws_sdk_lambda, "Lambda", region, |b| b)
     }
 
     pub fn secrets(&self, region: &str) -> aws_sdk_secretsmanager::Client {
-        cached(&self.secrets, region, || {
-            let conf = aws_sdk_secretsmanager::config::Builder::from(&self.config)
-                .region(Region::new(region.to_string()))
-                .build();
-            aws_sdk_secretsmanager::Client::from_conf(conf)
-        })
+        regional!(
+            self,
+            secrets,
+            aws_sdk_secretsmanager,
+            "Secrets Manager",
+            region,
+            |b| b
+        )
     }
 
     pub fn rds(&self, region: &str) -> aws_sdk_rds::Client {
-        cached(&self.rds, region, || {
-            let conf = aws_sdk_rds::config::Builder::from(&self.config)
-                .region(Region::new(region.to_string()))
-                .build();
-            aws_sdk_rds::Client::from_conf(conf)
-        })
+        regional!(self, rds, aws_sdk_rds, "RDS", region, |b| b)
     }
 
     /// IAM is global: one client, whatever region the resource records.
     pub fn iam(&self) -> aws_sdk_iam::Client {
         cached(&self.iam, "global", || {
-            aws_sdk_iam::Client::new(&self.config)
+            let (http, counter) = self.traffic.wiring(&self.http, "IAM", "global");
+            let conf = aws_sdk_iam::config::Builder::from(&self.config)
+                .http_client(http)
+                .interceptor(counter)
+                .build();
+            aws_sdk_iam::Client::from_conf(conf)
         })
+    }
+
+    fn sts(&self) -> aws_sdk_sts::Client {
+        let region = self.config.region().map(|r| r.as_ref()).unwrap_or("global");
+        let (http, counter) = self.traffic.wiring(&self.http, "STS", region);
+        let conf = aws_sdk_sts::config::Builder::from(&self.config)
+            .http_client(http)
+            .interceptor(counter)
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
+    }
+
+    /// What this run has asked of AWS so far (`--stats`).
+    pub fn traffic(&self) -> &traffic::Traffic {
+        &self.traffic
     }
 
     /// The account the credentials belong to, asked of STS once per run.
     pub async fn account_id(&self) -> Result<String, SetupError> {
         self.account
             .get_or_try_init(|| async {
-                let sts = aws_sdk_sts::Client::new(&self.config);
-                let out = sts
+                let out = self
+                    .sts()
                     .get_caller_identity()
                     .send()
                     .await
@@ -241,7 +277,8 @@ impl Aws {
 
     /// Who the credentials are (a user, a role, an assumed-role session), asked of STS.
     pub async fn caller_arn(&self) -> Result<String, SetupError> {
-        let out = aws_sdk_sts::Client::new(&self.config)
+        let out = self
+            .sts()
             .get_caller_identity()
             .send()
             .await
@@ -337,7 +374,11 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for AsGiven {
 impl Aws {
     /// S3 Control, for account-wide S3 settings.
     pub fn s3control(&self) -> aws_sdk_s3control::Client {
-        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config);
+        let region = self.config.region().map(|r| r.as_ref()).unwrap_or("global");
+        let (http, counter) = self.traffic.wiring(&self.http, "S3 Control", region);
+        let mut conf = aws_sdk_s3control::config::Builder::from(&self.config)
+            .http_client(http)
+            .interceptor(counter);
         if let Some(url) = self
             .config
             .endpoint_url()
