@@ -139,3 +139,48 @@ fn a_plain_http_endpoint_off_loopback_is_refused_before_any_request() {
     assert!(err.contains("refusing the plain-http endpoint"), "{err}");
     assert!(!p.state_path().exists());
 }
+
+#[test]
+fn a_truncated_garbled_or_newer_state_is_refused_naming_the_backup_and_nothing_is_applied() {
+    let p = Project::new("corrupt", SMALL);
+    p.rampart("apply", &["--auto-approve"]).expect(0);
+    // A pending change, which a refused run must not make.
+    p.edit(
+        "description = \"test key\"",
+        "description = \"must not be applied\"",
+    );
+    let good = std::fs::read(p.state_path()).unwrap();
+    let newer = String::from_utf8(good.clone())
+        .unwrap()
+        .replace("\"format_version\": 1", "\"format_version\": 99");
+    let damaged: [(&str, Vec<u8>); 3] = [
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("garbled", good.iter().map(|b| b ^ 0x5a).collect()),
+        ("newer", newer.into_bytes()),
+    ];
+    for (how, bytes) in damaged {
+        std::fs::write(p.state_path(), &bytes).unwrap();
+        let err = p.rampart("apply", &["--auto-approve"]).expect(1).stderr();
+        if how == "newer" {
+            assert!(err.contains("newer than this rampart"), "{how}: {err}");
+        } else {
+            let backup = format!("state/{}.json.backup", p.prefix);
+            assert!(
+                err.contains("is corrupt") && err.contains(&backup),
+                "{how}: the error names the backup to restore:\n{err}"
+            );
+        }
+        assert_eq!(
+            std::fs::read(p.state_path()).unwrap(),
+            bytes,
+            "{how}: the state was rewritten"
+        );
+        assert!(!p.lock_path().exists(), "{how}: the lock was left behind");
+    }
+    std::fs::write(p.state_path(), &good).unwrap();
+    let plan = p.rampart("plan", &[]).expect(0).stdout();
+    assert!(
+        plan.contains("must not be applied") && plan.contains("1 to update"),
+        "the refused runs changed nothing in AWS:\n{plan}"
+    );
+}
