@@ -59,6 +59,9 @@ pub struct Walk {
     /// For each node, the nodes that wait for it.
     dependents: HashMap<String, Vec<String>>,
     started: HashSet<String>,
+    /// Nodes waiting on nothing that were not handed out yet, so that handing them out does
+    /// not rescan every node (apply asks after each finished change).
+    ready: BTreeSet<String>,
 }
 
 impl Walk {
@@ -77,21 +80,22 @@ impl Walk {
             }
             waiting_on.insert(node, prereqs);
         }
+        let ready = waiting_on
+            .iter()
+            .filter(|(_, w)| w.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect();
         Walk {
             waiting_on,
             dependents,
             started: HashSet::new(),
+            ready,
         }
     }
 
-    /// Nodes that can start now; each is handed out once.
+    /// Nodes that can start now, in name order; each is handed out once.
     pub fn take_ready(&mut self) -> Vec<String> {
-        let ready: Vec<String> = self
-            .waiting_on
-            .iter()
-            .filter(|(n, w)| w.is_empty() && !self.started.contains(*n))
-            .map(|(n, _)| n.clone())
-            .collect();
+        let ready: Vec<String> = std::mem::take(&mut self.ready).into_iter().collect();
         self.started.extend(ready.iter().cloned());
         ready
     }
@@ -99,9 +103,13 @@ impl Walk {
     /// Marks a node done, releasing the nodes that waited only for it.
     pub fn done(&mut self, node: &str) {
         self.waiting_on.remove(node);
+        self.ready.remove(node);
         for d in self.dependents.get(node).cloned().unwrap_or_default() {
             if let Some(w) = self.waiting_on.get_mut(&d) {
                 w.remove(node);
+                if w.is_empty() && !self.started.contains(&d) {
+                    self.ready.insert(d);
+                }
             }
         }
     }
@@ -112,6 +120,7 @@ impl Walk {
         let mut skipped = Vec::new();
         let mut queue = self.dependents.get(node).cloned().unwrap_or_default();
         while let Some(d) = queue.pop() {
+            self.ready.remove(&d);
             if self.waiting_on.remove(&d).is_some() {
                 queue.extend(self.dependents.get(&d).cloned().unwrap_or_default());
                 skipped.push(d);

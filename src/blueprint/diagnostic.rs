@@ -12,18 +12,40 @@ pub struct Position {
 }
 
 impl Position {
-    /// Converts a byte offset into a line and a column counted in characters.
+    /// Converts a byte offset into a line and a column counted in characters. For many
+    /// offsets into one text, [`Lines`] finds each without rescanning the text.
     pub fn of_offset(source: &str, offset: usize) -> Position {
-        let offset = offset.min(source.len());
+        Lines::new(source).position(offset)
+    }
+}
+
+/// Where each line of a text starts, so that an offset's position costs a binary search and
+/// the length of its line, not a scan from the top (a blueprint has thousands of fields).
+#[derive(Debug)]
+pub struct Lines<'a> {
+    source: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(source: &'a str) -> Lines<'a> {
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { source, starts }
+    }
+
+    /// The line and the column (in characters) of a byte offset.
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.source.len());
         // A span may end inside a multi-byte character of hostile input: step back to a boundary.
         let offset = (0..=offset)
             .rev()
-            .find(|&o| source.is_char_boundary(o))
+            .find(|&o| self.source.is_char_boundary(o))
             .unwrap_or(0);
-        let before = &source[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        let column = self.source[start..offset].chars().count() + 1;
         Position { line, column }
     }
 }
@@ -58,7 +80,7 @@ impl fmt::Display for Diagnostic {
 #[derive(Debug)]
 pub struct Diagnostics<'a> {
     file: &'a Path,
-    source: &'a str,
+    lines: Lines<'a>,
     items: Vec<Diagnostic>,
 }
 
@@ -66,7 +88,7 @@ impl<'a> Diagnostics<'a> {
     pub fn new(file: &'a Path, source: &'a str) -> Self {
         Diagnostics {
             file,
-            source,
+            lines: Lines::new(source),
             items: Vec::new(),
         }
     }
@@ -87,7 +109,7 @@ impl<'a> Diagnostics<'a> {
     fn push(&mut self, span: &Range<usize>, message: String, hint: Option<String>) {
         self.items.push(Diagnostic {
             file: self.file.to_path_buf(),
-            position: Position::of_offset(self.source, span.start),
+            position: self.lines.position(span.start),
             message,
             hint,
         });
@@ -95,6 +117,11 @@ impl<'a> Diagnostics<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// The position of a byte offset of the blueprint.
+    pub fn position(&self, offset: usize) -> Position {
+        self.lines.position(offset)
     }
 
     pub fn into_vec(mut self) -> Vec<Diagnostic> {

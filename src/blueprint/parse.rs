@@ -11,7 +11,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::schema::{Default, Field, Type};
-use super::{Attrs, Blueprint, Position, Resource, StateConfig, Waiver, split_address};
+use super::{Attrs, Blueprint, Resource, StateConfig, Waiver, split_address};
 use crate::graph;
 use crate::policy::evaluate::base_address;
 use crate::resources;
@@ -193,7 +193,7 @@ impl Walker<'_> {
         let mut drift_ignore = Vec::new();
         let mut waivers = Vec::new();
         let mut resources = Vec::new();
-        let mut spans = HashMap::new();
+        let mut spans = Spans::new();
 
         for (key, value) in root.iter() {
             let name = key.get_ref().as_ref();
@@ -210,7 +210,7 @@ impl Walker<'_> {
                         state = self.state_config(&t, value.span());
                     }
                 }
-                "waiver" => waivers = self.waivers(source, value),
+                "waiver" => waivers = self.waivers(value),
                 "drift" => {
                     if let Some(t) = self.table(DRIFT_FIELDS, value, "[drift]") {
                         drift_ignore = t
@@ -291,18 +291,17 @@ impl Walker<'_> {
             }
         }
         for r in &mut resources {
-            r.positions = spans
-                .iter()
-                .filter(|((address, _), _)| *address == r.address)
-                .map(|((_, field), span)| (field.clone(), Position::of_offset(source, span.start)))
+            r.positions = fields_of(&spans, &r.address)
+                .map(|(field, span)| (field.clone(), self.diags.position(span.start)))
                 .collect();
         }
         self.check_waivers(&waivers, &resources);
         self.check_references(&resources);
         self.check_regions(&resources, &spans, home);
         self.check_unique(&resources, &spans);
+        let referrers = resources::Referrers::index(&resources);
         for r in &resources {
-            for (field, message, hint) in resources::kind(r.kind)?.validate(r, &resources) {
+            for (field, message, hint) in resources::kind(r.kind)?.validate(r, &referrers) {
                 let span = spans
                     .get(&(r.address.clone(), field.to_string()))
                     .or_else(|| spans.get(&(r.address.clone(), String::new())))
@@ -403,7 +402,7 @@ impl Walker<'_> {
     }
 
     /// `[[waiver]]` tables, each with where it is written.
-    fn waivers(&mut self, source: &str, value: &Spanned<DeValue>) -> Vec<(Waiver, Range<usize>)> {
+    fn waivers(&mut self, value: &Spanned<DeValue>) -> Vec<(Waiver, Range<usize>)> {
         let DeValue::Array(items) = value.get_ref() else {
             self.diags.error_hint(
                 &value.span(),
@@ -428,7 +427,7 @@ impl Walker<'_> {
                     resource: text("resource"),
                     reason: text("reason"),
                     expires,
-                    position: Position::of_offset(source, item.span().start),
+                    position: self.diags.position(item.span().start),
                 },
                 item.span(),
             ));
@@ -486,7 +485,7 @@ impl Walker<'_> {
         kind: &'static dyn resources::ResourceKind,
         value: &Spanned<DeValue>,
         out: &mut Vec<Resource>,
-        spans: &mut HashMap<(String, String), Range<usize>>,
+        spans: &mut Spans,
     ) {
         let DeValue::Table(table) = value.get_ref() else {
             self.diags.error_hint(
@@ -857,12 +856,7 @@ impl Walker<'_> {
     /// A reference between regional resources stays in one region (a bucket's key, its log
     /// target, a database's key): AWS refuses the rest. IAM is global, and CloudTrail may
     /// deliver to a bucket elsewhere.
-    fn check_regions(
-        &mut self,
-        resources: &[Resource],
-        spans: &HashMap<(String, String), Range<usize>>,
-        home: &str,
-    ) {
+    fn check_regions(&mut self, resources: &[Resource], spans: &Spans, home: &str) {
         let region_of = |r: &Resource| r.region.clone().unwrap_or_else(|| home.to_string());
         let by_address: HashMap<&str, &Resource> =
             resources.iter().map(|r| (r.address.as_str(), r)).collect();
@@ -909,11 +903,7 @@ impl Walker<'_> {
     }
 
     /// Values marked unique (bucket names, aliases) may appear only once per kind.
-    fn check_unique(
-        &mut self,
-        resources: &[Resource],
-        spans: &HashMap<(String, String), Range<usize>>,
-    ) {
+    fn check_unique(&mut self, resources: &[Resource], spans: &Spans) {
         let mut seen: HashMap<(&str, &str, String), &str> = HashMap::new();
         for r in resources {
             let Some(kind) = resources::kind(r.kind) else {
@@ -953,11 +943,26 @@ impl Walker<'_> {
     }
 }
 
+/// Where each resource and each of its fields is written: (address, field), with the field
+/// `""` for the resource's own header. Ordered, so one resource's fields are one range.
+type Spans = BTreeMap<(String, String), Range<usize>>;
+
+/// The fields of the resource at `address`, with where each is written.
+fn fields_of<'s>(
+    spans: &'s Spans,
+    address: &str,
+) -> impl Iterator<Item = (&'s String, &'s Range<usize>)> {
+    spans
+        .range((address.to_string(), String::new())..)
+        .take_while(move |((a, _), _)| a == address)
+        .map(|((_, field), span)| (field, span))
+}
+
 /// Turns each resource of a per-region kind into one instance per region, addressed
 /// `kind.name[region]`: its own `regions`, else the blueprint's, else the home region.
 fn expand_per_region(
     resources: Vec<Resource>,
-    spans: &mut HashMap<(String, String), Range<usize>>,
+    spans: &mut Spans,
     home: &str,
     regions: &[String],
 ) -> Vec<Resource> {
@@ -986,10 +991,8 @@ fn expand_per_region(
         list.dedup();
         for region in list {
             let address = format!("{}[{region}]", r.address);
-            let copied: Vec<_> = spans
-                .iter()
-                .filter(|((a, _), _)| *a == r.address)
-                .map(|((_, f), s)| ((address.clone(), f.clone()), s.clone()))
+            let copied: Vec<_> = fields_of(spans, &r.address)
+                .map(|(f, s)| ((address.clone(), f.clone()), s.clone()))
                 .collect();
             spans.extend(copied);
             out.push(Resource {

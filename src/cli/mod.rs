@@ -113,6 +113,10 @@ pub enum Command {
         /// Exit 2 when there are changes, 0 when there are none
         #[arg(long)]
         detailed_exitcode: bool,
+        /// `--refresh=false`: plan against the recorded state without reading AWS (fast, but
+        /// blind to drift; such a plan cannot be saved)
+        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, require_equals = true, conflicts_with = "out")]
+        refresh: bool,
     },
     /// Make AWS match the blueprint
     Apply {
@@ -315,9 +319,16 @@ fn run_command(global: &Global, command: Command) -> anyhow::Result<Exit> {
             out,
             json,
             detailed_exitcode,
+            refresh,
         } => runtime()?.block_on(async {
             let interrupts = interrupt::Interrupts::listen();
-            let work = plan::run(&global, &blueprint, out.as_deref(), json, detailed_exitcode);
+            let options = plan::Options {
+                out,
+                json,
+                detailed_exitcode,
+                refresh,
+            };
+            let work = plan::run(&global, &blueprint, &options);
             Ok(interrupts
                 .until_interrupted(work)
                 .await?

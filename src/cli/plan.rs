@@ -1,6 +1,6 @@
 //! `rampart plan`: refresh, diff, show; optionally save the plan for `apply --plan`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -10,26 +10,33 @@ use crate::plan::{Mode, Plan};
 use crate::render::{self, Style};
 use crate::state::local::write_atomic;
 
-pub async fn run(
-    global: &Global,
-    path: &Path,
-    out: Option<&Path>,
-    json: bool,
-    detailed_exitcode: bool,
-) -> anyhow::Result<Exit> {
+/// What `plan` was asked for.
+pub struct Options {
+    pub out: Option<PathBuf>,
+    pub json: bool,
+    pub detailed_exitcode: bool,
+    /// Read AWS first (`--refresh=false` trusts the state instead).
+    pub refresh: bool,
+}
+
+pub async fn run(global: &Global, path: &Path, options: &Options) -> anyhow::Result<Exit> {
     let bp = load_blueprint(global, path)?;
     let session = Session::open(global, bp, "plan").await?;
-    let mut plan = session.plan(Mode::Apply).await?;
+    let mut plan = if options.refresh {
+        session.plan(Mode::Apply).await?
+    } else {
+        session.plan_recorded(Mode::Apply).await?
+    };
     // A saved plan must find its blueprint again from wherever it is applied.
     plan.blueprint_path = std::fs::canonicalize(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
         .to_string();
-    show(&plan, json, global.no_color)?;
+    show(&plan, options.json, global.no_color)?;
     if !plan.errors.is_empty() {
         return Ok(Exit::Error);
     }
-    if let Some(out) = out {
+    if let Some(out) = &options.out {
         let mut bytes = serde_json::to_vec_pretty(&plan).context("serialising the plan")?;
         bytes.push(b'\n');
         write_atomic(out, &bytes)
@@ -40,7 +47,7 @@ pub async fn run(
             out.display()
         );
     }
-    Ok(if detailed_exitcode && plan.has_changes() {
+    Ok(if options.detailed_exitcode && plan.has_changes() {
         Exit::Changes
     } else {
         Exit::Success

@@ -120,7 +120,10 @@ impl Session {
         lock: Option<LockGuard>,
     ) -> anyhow::Result<Session> {
         let bp = with_region(global, bp);
-        let state = match backend.load()? {
+        let started = std::time::Instant::now();
+        let loaded = backend.load()?;
+        global.collected.phase("state", started);
+        let state = match loaded {
             Some(s) if s.blueprint != bp.name => {
                 return Err(StateError::WrongBlueprint {
                     path: backend.describe(),
@@ -269,7 +272,7 @@ impl Session {
                 token: None,
             };
             let found = match kind.find_existing(&ctx, &r.attrs).await {
-                Ok(Some(id)) => (id, None),
+                Ok(Some(found)) => found,
                 // A create the last run began and may have finished unrecorded.
                 Ok(None) if self.state.is_pending(&r.address) => {
                     match resources::find_created(kind, &ctx, &r.attrs, &self.bp.name).await {
@@ -323,11 +326,32 @@ impl Session {
     /// Refreshes, plans, and asks AWS whether anything planned for deletion cannot go.
     pub async fn plan(&self, mode: Mode) -> anyhow::Result<Plan> {
         let actual = self.refresh().await?;
+        self.plan_against(mode, &actual).await
+    }
+
+    /// Plans as if AWS held exactly what the state records, reading nothing (`plan
+    /// --refresh=false`): the planning path alone, blind to drift.
+    pub async fn plan_recorded(&self, mode: Mode) -> anyhow::Result<Plan> {
+        self.plan_against(mode, &HashMap::new()).await
+    }
+
+    async fn plan_against(
+        &self,
+        mode: Mode,
+        actual: &HashMap<String, Refreshed>,
+    ) -> anyhow::Result<Plan> {
         let started = std::time::Instant::now();
-        let mut plan = plan::plan(&self.bp, &self.state, &actual, mode);
-        // Destroying is always allowed; building is judged by the hardening rules.
-        if mode == Mode::Apply {
-            let judged = evaluate::check_blueprint(&self.bp, evaluate::today());
+        // Destroying is always allowed; building is judged by the hardening rules, on a
+        // thread of its own beside the planner: neither needs the other.
+        let (mut plan, judged) = std::thread::scope(|s| {
+            let judging = (mode == Mode::Apply)
+                .then(|| s.spawn(|| evaluate::check_blueprint(&self.bp, evaluate::today())));
+            let plan = plan::plan(&self.bp, &self.state, actual, mode);
+            (plan, judging.map(|j| j.join()))
+        });
+        if let Some(judged) = judged {
+            let judged =
+                judged.map_err(|_| anyhow::anyhow!("judging the blueprint failed unexpectedly"))?;
             plan.errors.extend(judged.violations.iter().map(violation));
             plan.policy = Some(judged);
         }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::Refreshed;
 use super::planner::desired_attrs;
 use crate::blueprint::Blueprint;
+use crate::resources::Referrers;
 use crate::state::{Recorded, State};
 
 pub fn blueprint(src: &str) -> Blueprint {
@@ -18,8 +19,9 @@ pub fn blueprint(src: &str) -> Blueprint {
 pub fn converged(bp: &Blueprint) -> (State, HashMap<String, Refreshed>) {
     let mut state = State::new("t");
     let mut actual = HashMap::new();
+    let referrers = Referrers::index(&bp.resources);
     for r in &bp.resources {
-        let mut attrs = desired_attrs(bp, r);
+        let mut attrs = desired_attrs(bp, &referrers, r);
         let (id, arn) = match r.kind {
             "kms_key" => (
                 "k1".to_string(),

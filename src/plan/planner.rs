@@ -11,7 +11,7 @@ use super::{Action, AttrChange, Change, Desired, FORMAT_VERSION, Plan, Summary};
 use crate::blueprint::schema::{Replace, Source, Type};
 use crate::blueprint::{Attrs, Blueprint, Resource};
 use crate::graph::Walk;
-use crate::resources;
+use crate::resources::{self, Referrers};
 use crate::state::{Recorded, State};
 
 /// What refresh found for a recorded resource.
@@ -46,7 +46,8 @@ fn desired_tags(bp: &Blueprint, r: &Resource) -> Value {
     Value::Object(tags.into_iter().collect())
 }
 
-/// Computes the plan.
+/// Computes the plan. A recorded resource that `actual` does not name was not read (`plan
+/// --refresh=false`): it is taken to be as recorded.
 pub fn plan(
     bp: &Blueprint,
     state: &State,
@@ -60,6 +61,7 @@ pub fn plan(
     let by_address: HashMap<&str, &Resource> =
         wanted.iter().map(|r| (r.address.as_str(), *r)).collect();
 
+    let referrers = Referrers::index(&bp.resources);
     let mut changes: Vec<Change> = Vec::new();
     let mut actions: HashMap<String, Option<Action>> = HashMap::new();
     let mut notes = Vec::new();
@@ -91,6 +93,7 @@ pub fn plan(
                 state,
                 actions: &actions,
                 wanted: &by_address,
+                referrers: &referrers,
             };
             let change = plan_resource(bp, actual, r, &known, &mut notes);
             actions.insert(address.clone(), change.as_ref().map(|c| c.action));
@@ -180,6 +183,7 @@ struct Known<'a> {
     state: &'a State,
     actions: &'a HashMap<String, Option<Action>>,
     wanted: &'a HashMap<&'a str, &'a Resource>,
+    referrers: &'a Referrers<'a>,
 }
 
 impl Known<'_> {
@@ -212,14 +216,15 @@ impl Known<'_> {
     }
 }
 
-/// The desired attributes of a resource: the blueprint's, its tags, and computed ones.
-pub fn desired_attrs(bp: &Blueprint, r: &Resource) -> Attrs {
+/// The desired attributes of a resource: the blueprint's, its tags, and computed ones (from
+/// `referrers`, the blueprint's index of who refers to whom).
+pub fn desired_attrs(bp: &Blueprint, referrers: &Referrers, r: &Resource) -> Attrs {
     let mut attrs = r.attrs.clone();
     if let Some(kind) = resources::kind(r.kind) {
         if kind.schema().iter().any(|f| f.name == "tags") {
             attrs.insert("tags".into(), desired_tags(bp, r));
         }
-        attrs.extend(kind.derive(&r.address, bp));
+        attrs.extend(kind.derive(&r.address, referrers));
     }
     attrs
 }
@@ -233,10 +238,12 @@ fn plan_resource(
 ) -> Option<Change> {
     let kind = resources::kind(r.kind)?;
     let state = known.state;
-    let attrs = desired_attrs(bp, r);
-    let desired = Desired {
-        region: bp.region_of(r),
-        attributes: attrs.clone(),
+    let attrs = desired_attrs(bp, known.referrers, r);
+    let region = bp.region_of(r);
+    // Built only for a change: most resources of a converged plan have none.
+    let desired = |attributes: Attrs, region: String| Desired {
+        region,
+        attributes,
         dependencies: r.dependencies.clone(),
         prevent_destroy: r.prevent_destroy,
     };
@@ -248,7 +255,8 @@ fn plan_resource(
             Some((existing.as_ref(), found))
         }
         (Some(rec), Some(Refreshed::Exists(found))) => Some((rec, found)),
-        (Some(rec), _) => {
+        (Some(rec), None) => Some((rec, &rec.attributes)),
+        (Some(rec), Some(Refreshed::Gone)) => {
             notes.push(format!(
                 "`{}` (`{}`) no longer exists in AWS; it will be created again",
                 r.address,
@@ -286,17 +294,17 @@ fn plan_resource(
             action: Action::Create,
             id: None,
             attributes,
-            desired: Some(desired),
+            desired: Some(desired(attrs, region)),
             prior: rec.cloned(),
         });
     };
 
     let mut changed = Vec::new();
-    if !kind.global() && rec.region != desired.region {
+    if !kind.global() && rec.region != region {
         changed.push(AttrChange {
             name: "region".into(),
             before: Some(Value::String(rec.region.clone())),
-            after: Value::String(desired.region.clone()),
+            after: Value::String(region.clone()),
             after_unknown: false,
             forces_replacement: true,
             drift: false,
@@ -320,10 +328,9 @@ fn plan_resource(
                 .get(field.name)
                 .or_else(|| rec.attributes.get(field.name)),
         }
-        .cloned()
-        .unwrap_or(Value::Null);
+        .unwrap_or(&unset);
         let after = known.resolve(&field.ty, value);
-        if after.as_ref().is_some_and(|a| same(&field.ty, &before, a)) {
+        if after.as_ref().is_some_and(|a| same(&field.ty, before, a)) {
             continue;
         }
         // AWS no longer holds what the last apply recorded: someone changed it outside.
@@ -332,7 +339,7 @@ fn plan_resource(
             && rec
                 .attributes
                 .get(field.name)
-                .is_some_and(|recorded| !same(&field.ty, &before, recorded));
+                .is_some_and(|recorded| !same(&field.ty, before, recorded));
         let forces = match field.replace {
             Replace::Never => false,
             Replace::OnChange => true,
@@ -342,7 +349,7 @@ fn plan_resource(
         };
         changed.push(AttrChange {
             name: field.name.to_string(),
-            before: Some(kind.shown(field.name, &before)),
+            before: Some(kind.shown(field.name, before)),
             after_unknown: after.is_none(),
             after: kind.shown(field.name, &after.unwrap_or(Value::Null)),
             forces_replacement: forces,
@@ -365,7 +372,7 @@ fn plan_resource(
         action,
         id: Some(kind.display_id(rec)),
         attributes: changed,
-        desired: Some(desired),
+        desired: Some(desired(attrs, region)),
         prior: Some(rec.clone()),
     })
 }

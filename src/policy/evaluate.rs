@@ -11,6 +11,7 @@ use super::rules::RULES;
 use super::{Breach, Check, Level, Mode, Rule, Subject, World};
 use crate::blueprint::{Blueprint, Waiver};
 use crate::plan::desired_attrs;
+use crate::resources::Referrers;
 
 /// Where in the blueprint a finding is, 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,8 +82,9 @@ pub fn desired(bp: &Blueprint) -> (Vec<Subject>, World) {
         world.regions.extend(bp.regions.iter().cloned());
     }
     let mut subjects = Vec::new();
+    let referrers = Referrers::index(&bp.resources);
     for r in &bp.resources {
-        let attrs = desired_attrs(bp, r);
+        let attrs = desired_attrs(bp, &referrers, r);
         let region = bp.region_of(r);
         let mut names = vec![r.address.clone()];
         names.extend(

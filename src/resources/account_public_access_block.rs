@@ -10,7 +10,7 @@ use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, bool_attr, error_code,
+    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, bool_attr, error_code,
     only_one_per_account,
 };
 use crate::aws::Aws;
@@ -105,11 +105,14 @@ impl ResourceKind for AccountPublicAccessBlock {
     fn validate(
         &self,
         resource: &Resource,
-        all: &[Resource],
+        blueprint: &Referrers,
     ) -> Vec<(&'static str, String, String)> {
-        only_one_per_account(self.name(), resource, all)
+        only_one_per_account(self.name(), resource, blueprint.resources())
     }
 
+    /// One refresh is one call, GetPublicAccessBlock (S3 Control, for the account in
+    /// `recorded.id`), whose answer feeds all four flags; an account that never set the block reads
+    /// as all four off. No STS call: the account id is the recorded id.
     async fn read(
         &self,
         ctx: &Ctx<'_>,
@@ -191,13 +194,13 @@ impl ResourceKind for AccountPublicAccessBlock {
         &self,
         ctx: &Ctx<'_>,
         _desired: &Attrs,
-    ) -> Result<Option<String>, Failure> {
+    ) -> Result<Option<(String, Option<String>)>, Failure> {
         let account = ctx
             .aws
             .account_id()
             .await
             .map_err(|e| Failure::new("GetCallerIdentity", e.to_string()))?;
-        Ok(Some(account))
+        Ok(Some((account, None)))
     }
 
     async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {

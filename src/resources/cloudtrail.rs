@@ -251,32 +251,37 @@ impl ResourceKind for CloudTrail {
         SCHEMA
     }
 
+    /// One refresh: GetTrail (does the trail exist; `bucket`, `kms_key`, `multi_region`,
+    /// `include_global_service_events`, `log_file_validation`), GetTrailStatus (`logging`),
+    /// GetEventSelectors (`data_events`, `management_events`) and ListTags (`tags`), concurrently:
+    /// 4 calls. ListTags takes the trail's ARN: when the state records none (a state from before
+    /// adoption recorded it), it waits for GetTrail's answer. `name` is the recorded id.
     async fn read(
         &self,
         ctx: &Ctx<'_>,
         recorded: &Recorded,
         _desired: Option<&Attrs>,
     ) -> Result<Option<Attrs>, Failure> {
-        let ct = ctx.aws.cloudtrail(ctx.region);
+        let ct = &ctx.aws.cloudtrail(ctx.region);
         let name = recorded.id.as_str();
-        // ListTags takes ARNs; an adopted trail's is found first.
-        let arn = match recorded.arn.clone() {
-            Some(arn) => arn,
-            None => match ct.get_trail().name(name).send().await {
-                Ok(out) => out
-                    .trail()
-                    .and_then(|t| t.trail_arn())
-                    .unwrap_or(name)
-                    .to_string(),
-                Err(e) if error_code(&e) == Some("TrailNotFoundException") => return Ok(None),
-                Err(e) => return Err(Failure::sdk("GetTrail")(e)),
-            },
+        let tags_of = |arn: String| async move {
+            ct.list_tags()
+                .resource_id_list(arn)
+                .send()
+                .await
+                .map_err(Failure::sdk("ListTags"))
         };
-        let (trail, status, selectors, tag_list) = tokio::join!(
+        let (trail, status, selectors, early_tags) = tokio::join!(
             ct.get_trail().name(name).send(),
             ct.get_trail_status().name(name).send(),
             ct.get_event_selectors().trail_name(name).send(),
-            ct.list_tags().resource_id_list(&arn).send(),
+            // ListTags takes the ARN: with it recorded, at once; else after GetTrail tells it.
+            async {
+                match recorded.arn.clone() {
+                    Some(arn) => Some(tags_of(arn).await),
+                    None => None,
+                }
+            },
         );
         let trail = match trail {
             Ok(out) => out,
@@ -288,7 +293,10 @@ impl ResourceKind for CloudTrail {
         };
         let status = status.map_err(Failure::sdk("GetTrailStatus"))?;
         let selectors = selectors.map_err(Failure::sdk("GetEventSelectors"))?;
-        let tag_list = tag_list.map_err(Failure::sdk("ListTags"))?;
+        let tag_list = match early_tags {
+            Some(tags) => tags?,
+            None => tags_of(trail.trail_arn().unwrap_or(name).to_string()).await?,
+        };
 
         let mut attrs = Attrs::new();
         attrs.insert("name".into(), Value::from(name));
@@ -479,7 +487,7 @@ impl ResourceKind for CloudTrail {
         &self,
         ctx: &Ctx<'_>,
         desired: &Attrs,
-    ) -> Result<Option<String>, Failure> {
+    ) -> Result<Option<(String, Option<String>)>, Failure> {
         let name = str_attr(desired, "name");
         match ctx
             .aws
@@ -492,7 +500,10 @@ impl ResourceKind for CloudTrail {
             Ok(out) => Ok(out
                 .trail()
                 .filter(|t| t.home_region().is_none_or(|h| h == ctx.region))
-                .and_then(|t| t.name().map(String::from))),
+                .and_then(|t| {
+                    let name = t.name()?.to_string();
+                    Some((name, t.trail_arn().map(String::from)))
+                })),
             Err(e) if error_code(&e) == Some("TrailNotFoundException") => Ok(None),
             Err(e) => Err(Failure::sdk("GetTrail")(e)),
         }

@@ -11,8 +11,8 @@ use aws_sdk_guardduty::types::{
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, bool_attr, error_code, in_regions,
-    names, stale_tags, str_attr, tags, tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, bool_attr, error_code,
+    in_regions, names, stale_tags, str_attr, tags, tags_value,
 };
 use crate::aws::Aws;
 use crate::blueprint::schema::{Control, Default, Field, Type};
@@ -117,7 +117,7 @@ impl ResourceKind for GuardDutyDetector {
     fn validate(
         &self,
         resource: &Resource,
-        _all: &[Resource],
+        _blueprint: &Referrers,
     ) -> Vec<(&'static str, String, String)> {
         let features = names(resource.attrs.get("features"));
         if features.iter().any(|f| f == "RUNTIME_MONITORING")
@@ -132,6 +132,9 @@ impl ResourceKind for GuardDutyDetector {
         Vec::new()
     }
 
+    /// One refresh is one call, GetDetector (does the detector exist), whose answer feeds
+    /// `enabled`, `features`, `finding_publishing_frequency` and `tags`. `regions` is not read:
+    /// one detector does not know it, and the planner keeps the recorded value.
     async fn read(
         &self,
         ctx: &Ctx<'_>,
@@ -192,7 +195,7 @@ impl ResourceKind for GuardDutyDetector {
         &self,
         ctx: &Ctx<'_>,
         _desired: &Attrs,
-    ) -> Result<Option<String>, Failure> {
+    ) -> Result<Option<(String, Option<String>)>, Failure> {
         let out = ctx
             .aws
             .guardduty(ctx.region)
@@ -200,7 +203,7 @@ impl ResourceKind for GuardDutyDetector {
             .send()
             .await
             .map_err(Failure::sdk("ListDetectors"))?;
-        Ok(out.detector_ids().first().cloned())
+        Ok(out.detector_ids().first().map(|id| (id.clone(), None)))
     }
 
     async fn create(&self, ctx: &Ctx<'_>, desired: &Attrs) -> Result<Created, Failure> {

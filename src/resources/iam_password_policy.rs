@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, bool_attr, error_code, int_attr,
-    only_one_per_account,
+    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, bool_attr, error_code,
+    int_attr, only_one_per_account,
 };
 use crate::aws::Aws;
 use crate::blueprint::schema::{Control, Default, Field, Type};
@@ -120,11 +120,14 @@ impl ResourceKind for IamPasswordPolicy {
     fn validate(
         &self,
         resource: &Resource,
-        all: &[Resource],
+        blueprint: &Referrers,
     ) -> Vec<(&'static str, String, String)> {
-        only_one_per_account(self.name(), resource, all)
+        only_one_per_account(self.name(), resource, blueprint.resources())
     }
 
+    /// One refresh is one call, GetAccountPasswordPolicy, whose answer feeds all eight fields; an
+    /// account that never set a policy (`NoSuchEntity`) reads as AWS's default, so the policy never
+    /// counts as gone.
     async fn read(
         &self,
         ctx: &Ctx<'_>,
@@ -212,8 +215,8 @@ impl ResourceKind for IamPasswordPolicy {
         &self,
         ctx: &Ctx<'_>,
         _desired: &Attrs,
-    ) -> Result<Option<String>, Failure> {
-        Ok(Some(account(ctx.aws).await?))
+    ) -> Result<Option<(String, Option<String>)>, Failure> {
+        Ok(Some((account(ctx.aws).await?, None)))
     }
 
     async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {

@@ -11,8 +11,8 @@ use futures::future::try_join_all;
 use serde_json::{Value, json};
 
 use super::{
-    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, error_code, names, stale_tags,
-    str_attr, tags, tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, error_code, manages,
+    names, stale_tags, str_attr, tags, tags_value,
 };
 use crate::aws::Aws;
 use crate::blueprint::schema::{Control, Field, Replace, Type};
@@ -174,7 +174,7 @@ impl ResourceKind for IamRole {
     fn validate(
         &self,
         resource: &Resource,
-        _all: &[Resource],
+        _blueprint: &Referrers,
     ) -> Vec<(&'static str, String, String)> {
         let Some(Value::Object(policies)) = resource.attrs.get("policies") else {
             return Vec::new();
@@ -193,18 +193,61 @@ impl ResourceKind for IamRole {
             .collect()
     }
 
+    /// One refresh: concurrently GetRole (does the role exist; `name`, `description`, `trust`,
+    /// `tags`), ListRolePolicies (the inline policies' names) followed at once by GetRolePolicy
+    /// for each of them (`policies`), and ListAttachedRolePolicies (`managed_policies`); the
+    /// policy calls only when the blueprint or the state has that field. 3 calls plus one per
+    /// inline policy, 1 for a role with neither. The calls are sent even when the role is gone.
     async fn read(
         &self,
         ctx: &Ctx<'_>,
         recorded: &Recorded,
-        _desired: Option<&Attrs>,
+        desired: Option<&Attrs>,
     ) -> Result<Option<Attrs>, Failure> {
-        let iam = ctx.aws.iam();
+        let iam = &ctx.aws.iam();
         let name = recorded.id.as_str();
-        let (role, inline, attached) = tokio::join!(
+        let inline_documents = async {
+            let inline = iam
+                .list_role_policies()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(Failure::sdk("ListRolePolicies"))?;
+            try_join_all(inline.policy_names().iter().map(|policy| async move {
+                let out = iam
+                    .get_role_policy()
+                    .role_name(name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .map_err(Failure::sdk("GetRolePolicy"))?;
+                Ok::<_, Failure>((policy.clone(), decode(out.policy_document())))
+            }))
+            .await
+        };
+        let (want_inline, want_attached) = (
+            manages(recorded, desired, "policies"),
+            manages(recorded, desired, "managed_policies"),
+        );
+        let (role, docs, attached) = tokio::join!(
             iam.get_role().role_name(name).send(),
-            iam.list_role_policies().role_name(name).send(),
-            iam.list_attached_role_policies().role_name(name).send(),
+            async {
+                match want_inline {
+                    true => Some(inline_documents.await),
+                    false => None,
+                }
+            },
+            async {
+                match want_attached {
+                    true => Some(
+                        iam.list_attached_role_policies()
+                            .role_name(name)
+                            .send()
+                            .await,
+                    ),
+                    false => None,
+                }
+            },
         );
         let role = match role {
             Ok(out) => out,
@@ -214,20 +257,10 @@ impl ResourceKind for IamRole {
         let Some(role) = role.role() else {
             return Ok(None);
         };
-        let inline = inline.map_err(Failure::sdk("ListRolePolicies"))?;
-        let attached = attached.map_err(Failure::sdk("ListAttachedRolePolicies"))?;
-        let iam = &iam;
-        let docs = try_join_all(inline.policy_names().iter().map(|policy| async move {
-            let out = iam
-                .get_role_policy()
-                .role_name(name)
-                .policy_name(policy)
-                .send()
-                .await
-                .map_err(Failure::sdk("GetRolePolicy"))?;
-            Ok::<_, Failure>((policy.clone(), decode(out.policy_document())))
-        }))
-        .await?;
+        let docs = docs.transpose()?;
+        let attached = attached
+            .transpose()
+            .map_err(Failure::sdk("ListAttachedRolePolicies"))?;
 
         let mut attrs = Attrs::new();
         attrs.insert("name".into(), Value::from(role.role_name()));
@@ -240,14 +273,18 @@ impl ResourceKind for IamRole {
             .map(decode)
             .unwrap_or(Value::Null);
         attrs.insert("trust".into(), Value::from(trusted(&trust)));
-        attrs.insert("policies".into(), Value::Object(docs.into_iter().collect()));
-        let mut managed: Vec<String> = attached
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(String::from))
-            .collect();
-        managed.sort();
-        attrs.insert("managed_policies".into(), Value::from(managed));
+        if let Some(docs) = docs {
+            attrs.insert("policies".into(), Value::Object(docs.into_iter().collect()));
+        }
+        if let Some(attached) = attached {
+            let mut managed: Vec<String> = attached
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(String::from))
+                .collect();
+            managed.sort();
+            attrs.insert("managed_policies".into(), Value::from(managed));
+        }
         attrs.insert(
             "tags".into(),
             tags_value(

@@ -1,16 +1,17 @@
 //! `kms_key`: a symmetric customer-managed KMS key with rotation, an alias and a key policy.
 //!
-//! Refresh makes four calls (five with a managed policy), all concurrent after the first:
-//! DescribeKey (exists? description), GetKeyRotationStatus (rotation and period), ListAliases
-//! (the alias), ListResourceTags (tags), and GetKeyPolicy only when the blueprint sets `policy`.
+//! Refresh makes up to five calls, all concurrent after the first: DescribeKey (exists?
+//! description), GetKeyRotationStatus (rotation and period), ListResourceTags (tags),
+//! ListAliases only for a managed `alias`, and GetKeyPolicy only for a managed `policy` or
+//! trail grants (see `read`).
 
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyState, OriginType, Tag};
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, bool_attr, cloudtrail, error_code,
-    in_regions, int_attr, names, referrers, stale_tags, str_attr, tags, tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, bool_attr, cloudtrail,
+    error_code, in_regions, int_attr, manages, names, stale_tags, str_attr, tags, tags_value,
 };
 use crate::aws::Aws;
 use crate::blueprint::Attrs;
@@ -282,11 +283,19 @@ impl ResourceKind for KmsKey {
     }
 
     /// A key that trails encrypt with grants CloudTrail exactly that, for exactly them.
-    fn derive(&self, address: &str, blueprint: &crate::blueprint::Blueprint) -> Attrs {
-        let trails = referrers(blueprint, "cloudtrail", "kms_key", address);
+    fn derive(&self, address: &str, referrers: &Referrers) -> Attrs {
+        let trails = referrers.of("cloudtrail", "kms_key", address);
         Attrs::from([("cloudtrail_access".to_string(), Value::from(trails))])
     }
 
+    /// One refresh: DescribeKey first (does the key exist, is it pending deletion; `description`),
+    /// then concurrently GetKeyRotationStatus (`rotation`, `rotation_period_days`),
+    /// ListResourceTags (`tags`), ListAliases (`alias`) only when the blueprint or the state has
+    /// an alias, and GetKeyPolicy (`policy`, `cloudtrail_access`) only when the blueprint or the
+    /// state has a `policy` or names trails in `cloudtrail_access` (derived, so refresh sees it
+    /// only in the state: it passes the blueprint's own attributes). The others wait for
+    /// DescribeKey: a key that is gone or pending deletion is read no further. 4 calls with an
+    /// alias, 5 with the policy too. `deletion_window_days` is local and never read.
     async fn read(
         &self,
         ctx: &Ctx<'_>,
@@ -311,12 +320,18 @@ impl ResourceKind for KmsKey {
             return Ok(None);
         }
         let grants = |attrs: &Attrs| !names(attrs.get("cloudtrail_access")).is_empty();
-        let wants_policy = desired.is_some_and(|d| d.contains_key("policy") || grants(d))
-            || recorded.attributes.contains_key("policy")
+        let wants_policy = manages(recorded, desired, "policy")
+            || desired.is_some_and(grants)
             || grants(&recorded.attributes);
+        let wants_alias = manages(recorded, desired, "alias");
         let (rotation, aliases, tag_list, policy) = tokio::join!(
             kms.get_key_rotation_status().key_id(id).send(),
-            kms.list_aliases().key_id(id).send(),
+            async {
+                match wants_alias {
+                    true => Some(kms.list_aliases().key_id(id).send().await),
+                    false => None,
+                }
+            },
             kms.list_resource_tags().key_id(id).send(),
             async {
                 if wants_policy {
@@ -333,7 +348,7 @@ impl ResourceKind for KmsKey {
             }
         );
         let rotation = rotation.map_err(Failure::sdk("GetKeyRotationStatus"))?;
-        let aliases = aliases.map_err(Failure::sdk("ListAliases"))?;
+        let aliases = aliases.transpose().map_err(Failure::sdk("ListAliases"))?;
         let tag_list = tag_list.map_err(Failure::sdk("ListResourceTags"))?;
 
         let mut attrs = Attrs::new();
@@ -354,19 +369,21 @@ impl ResourceKind for KmsKey {
             .map(|d| str_attr(d, "alias"))
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| str_attr(&recorded.attributes, "alias"));
-        let names: Vec<&str> = aliases
-            .aliases()
-            .iter()
-            .filter_map(|a| a.alias_name())
-            .collect();
-        let alias = if names.contains(&wanted_alias) {
-            Value::String(wanted_alias.to_string())
-        } else {
-            names
-                .first()
-                .map_or(Value::Null, |a| Value::String(a.to_string()))
-        };
-        attrs.insert("alias".into(), alias);
+        if let Some(aliases) = aliases {
+            let names: Vec<&str> = aliases
+                .aliases()
+                .iter()
+                .filter_map(|a| a.alias_name())
+                .collect();
+            let alias = if names.contains(&wanted_alias) {
+                Value::String(wanted_alias.to_string())
+            } else {
+                names
+                    .first()
+                    .map_or(Value::Null, |a| Value::String(a.to_string()))
+            };
+            attrs.insert("alias".into(), alias);
+        }
         attrs.insert(
             "tags".into(),
             tags_value(

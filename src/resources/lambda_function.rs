@@ -18,12 +18,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{
-    Created, Ctx, Discovered, Failure, ReadAccess, ResourceKind, bool_attr, error_code, in_regions,
-    int_attr, referrers, stale_tags, str_attr, tags, tags_value,
+    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, bool_attr, error_code,
+    in_regions, int_attr, stale_tags, str_attr, tags, tags_value,
 };
 use crate::aws::Aws;
 use crate::blueprint::schema::{Control, Default, Field, Replace, Type};
-use crate::blueprint::{Attrs, Blueprint, Resource};
+use crate::blueprint::{Attrs, Resource};
 use crate::state::Recorded;
 
 pub struct LambdaFunction;
@@ -328,7 +328,7 @@ impl ResourceKind for LambdaFunction {
     fn validate(
         &self,
         resource: &Resource,
-        _all: &[Resource],
+        _blueprint: &Referrers,
     ) -> Vec<(&'static str, String, String)> {
         let Some(Value::Object(env)) = resource.attrs.get("environment") else {
             return Vec::new();
@@ -346,11 +346,18 @@ impl ResourceKind for LambdaFunction {
             .collect()
     }
 
-    fn derive(&self, address: &str, blueprint: &Blueprint) -> Attrs {
-        let rotates = !referrers(blueprint, "secret", "rotation_lambda", address).is_empty();
+    fn derive(&self, address: &str, referrers: &Referrers) -> Attrs {
+        let rotates = !referrers
+            .of("secret", "rotation_lambda", address)
+            .is_empty();
         Attrs::from([("rotation_permission".to_string(), Value::Bool(rotates))])
     }
 
+    /// One refresh: concurrently GetFunction (does the function exist; `runtime`, `handler`,
+    /// `role`, `code_sha256`, `timeout_seconds`, `environment`, and `tags`, which it includes when
+    /// lambda:ListTags is allowed) and GetPolicy (`rotation_permission`: whether the resource
+    /// policy holds rampart's Secrets Manager statement). 2 calls. `code` is local and never read;
+    /// `name` is the recorded id.
     async fn read(
         &self,
         ctx: &Ctx<'_>,

@@ -18,13 +18,15 @@ pub use cloudtrail::covering as trails_covering;
 pub use kms_key::pending_deletion as keys_pending_deletion;
 pub use rds_instance::is_default_admin;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::blueprint::schema::Field;
-use crate::blueprint::{Attrs, Blueprint, Resource};
+use crate::blueprint::schema::{Field, Type};
+use crate::blueprint::{Attrs, Resource};
 use crate::state::Recorded;
 
 /// Every kind rampart knows, in the order the README documents them.
@@ -171,6 +173,12 @@ impl Discovered {
     }
 }
 
+/// Whether a refresh must read `field`: the blueprint or the state has it. A field in neither
+/// is not compared, so a call that only reads it is skipped (`audit` names every field).
+pub fn manages(recorded: &Recorded, desired: Option<&Attrs>, field: &str) -> bool {
+    desired.is_some_and(|d| d.contains_key(field)) || recorded.attributes.contains_key(field)
+}
+
 /// One tag of what a read returned (`rampart:blueprint`, `rampart:address`).
 pub fn tag<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
     attrs.get("tags")?.get(key)?.as_str()
@@ -213,7 +221,7 @@ pub trait ResourceKind: Send + Sync {
     fn validate(
         &self,
         _resource: &Resource,
-        _all: &[Resource],
+        _blueprint: &Referrers,
     ) -> Vec<(&'static str, String, String)> {
         Vec::new()
     }
@@ -243,7 +251,7 @@ pub trait ResourceKind: Send + Sync {
     }
 
     /// Computed attributes, derived from the rest of the blueprint (see `Field::computed`).
-    fn derive(&self, _address: &str, _blueprint: &Blueprint) -> Attrs {
+    fn derive(&self, _address: &str, _referrers: &Referrers) -> Attrs {
         Attrs::new()
     }
 
@@ -291,14 +299,14 @@ pub trait ResourceKind: Send + Sync {
     /// The IAM actions refresh and discovery call.
     fn read_access(&self) -> ReadAccess;
 
-    /// The id of an existing resource to adopt instead of creating one: where AWS allows only
-    /// one (a GuardDuty detector per region, an account setting), or one with the name the
-    /// blueprint gives is there already (a trail).
+    /// The id (and ARN, when the answer has it) of an existing resource to adopt instead of
+    /// creating one: where AWS allows only one (a GuardDuty detector per region, an account
+    /// setting), or one with the name the blueprint gives is there already (a trail).
     async fn find_existing(
         &self,
         _ctx: &Ctx<'_>,
         _desired: &Attrs,
-    ) -> Result<Option<String>, Failure> {
+    ) -> Result<Option<(String, Option<String>)>, Failure> {
         Ok(None)
     }
 
@@ -383,19 +391,62 @@ where
     Ok(found.into_iter().flatten().collect())
 }
 
-/// The `name` attributes of the `kind` resources whose `field` refers to `address`, sorted:
-/// what derived grants are made of (who logs into this bucket, which trails use this key).
-pub fn referrers(blueprint: &Blueprint, kind: &str, field: &str, address: &str) -> Vec<String> {
-    let mut names: Vec<String> = blueprint
-        .resources
-        .iter()
-        .filter(|r| r.kind == kind)
-        .filter(|r| r.attrs.get(field).and_then(Value::as_str) == Some(address))
-        .map(|r| str_attr(&r.attrs, "name").to_string())
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+/// Who refers to whom in a blueprint, indexed once: what derived grants are made of (who logs
+/// into this bucket, which trails use this key) and what validation checks across resources.
+/// Looking each up by scanning every resource made planning quadratic in the blueprint's size.
+pub struct Referrers<'b> {
+    all: &'b [Resource],
+    /// (kind, field, target address) -> the resources of `kind` whose `field` names the target.
+    index: HashMap<(&'b str, &'b str, &'b str), Vec<&'b Resource>>,
+}
+
+impl<'b> Referrers<'b> {
+    pub fn index(all: &'b [Resource]) -> Referrers<'b> {
+        let mut index: HashMap<_, Vec<&Resource>> = HashMap::new();
+        for r in all {
+            let Some(kind) = kind(r.kind) else {
+                continue;
+            };
+            for field in kind.schema() {
+                if let (Type::Ref(_), Some(Value::String(target))) =
+                    (field.ty, r.attrs.get(field.name))
+                {
+                    index
+                        .entry((r.kind, field.name, target.as_str()))
+                        .or_default()
+                        .push(r);
+                }
+            }
+        }
+        Referrers { all, index }
+    }
+
+    /// Every resource of the blueprint.
+    pub fn resources(&self) -> &'b [Resource] {
+        self.all
+    }
+
+    /// The `kind` resources whose `field` refers to `address`.
+    pub fn to<'q>(&'q self, kind: &'q str, field: &'q str, address: &'q str) -> &'q [&'b Resource] {
+        // The keys' lifetimes shrink to the question's (the map is covariant in its keys).
+        let index: &HashMap<(&'q str, &'q str, &'q str), Vec<&'b Resource>> = &self.index;
+        index
+            .get(&(kind, field, address))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// Their `name`s, sorted and distinct.
+    pub fn of(&self, kind: &str, field: &str, address: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .to(kind, field, address)
+            .iter()
+            .map(|r| str_attr(&r.attrs, "name").to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
 }
 
 /// A list of names (features, principals, ARNs) as sorted, distinct strings.

@@ -15,12 +15,12 @@ use aws_sdk_rds::types::{ApplyMethod, CloudwatchLogsExportConfiguration, Paramet
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, DeletionCheck, Discovered, Failure, ReadAccess, ResourceKind, bool_attr,
-    error_code, in_regions, int_attr, names, stale_tags, str_attr, tags, tags_value,
+    Created, Ctx, DeletionCheck, Discovered, Failure, ReadAccess, Referrers, ResourceKind,
+    bool_attr, error_code, in_regions, int_attr, names, stale_tags, str_attr, tags, tags_value,
 };
 use crate::aws::Aws;
 use crate::blueprint::schema::{Control, Default, Field, Replace, Type};
-use crate::blueprint::{Attrs, Blueprint, Resource};
+use crate::blueprint::{Attrs, Resource};
 use crate::state::Recorded;
 
 pub struct RdsInstance;
@@ -299,14 +299,14 @@ impl ResourceKind for RdsInstance {
         SCHEMA
     }
 
-    fn derive(&self, _address: &str, _blueprint: &Blueprint) -> Attrs {
+    fn derive(&self, _address: &str, _referrers: &Referrers) -> Attrs {
         Attrs::from([("managed_master_password".to_string(), Value::Bool(true))])
     }
 
     fn validate(
         &self,
         resource: &Resource,
-        _all: &[Resource],
+        _blueprint: &Referrers,
     ) -> Vec<(&'static str, String, String)> {
         let version = str_attr(&resource.attrs, "engine_version");
         if version.is_empty() || !version.starts_with(|c: char| c.is_ascii_digit()) {
@@ -319,6 +319,12 @@ impl ResourceKind for RdsInstance {
         Vec::new()
     }
 
+    /// One refresh: DescribeDBInstances (does the instance exist; every attribute but `force_tls`,
+    /// tags included), then DescribeDBParameters of the parameter group it names (`force_tls`),
+    /// which must wait: the group's name and the engine (which parameter forces TLS) come from the
+    /// first answer. For rampart's own group (`IDENTIFIER-rampart`), one page of the parameters
+    /// set by the user: 2 calls. For any other group every page, defaults included: one call per
+    /// 100 parameters, so several for an engine's default group. `identifier` is the recorded id.
     async fn read(
         &self,
         ctx: &Ctx<'_>,

@@ -22,12 +22,12 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::{
-    Created, Ctx, DeletionCheck, Discovered, Failure, ReadAccess, ResourceKind, bool_attr,
-    cloudtrail, error_code, names, referrers, str_attr, tags,
+    Created, Ctx, DeletionCheck, Discovered, Failure, ReadAccess, Referrers, ResourceKind,
+    bool_attr, cloudtrail, error_code, manages, names, str_attr, tags,
 };
 use crate::aws::Aws;
 use crate::blueprint::schema::{Control, Default, Field, Replace, Type};
-use crate::blueprint::{Attrs, Blueprint, Resource};
+use crate::blueprint::{Attrs, Resource};
 use crate::state::Recorded;
 
 pub struct S3Bucket;
@@ -614,15 +614,13 @@ impl ResourceKind for S3Bucket {
     fn validate(
         &self,
         resource: &Resource,
-        all: &[Resource],
+        blueprint: &Referrers,
     ) -> Vec<(&'static str, String, String)> {
         let attrs = &resource.attrs;
         let mut problems = Vec::new();
-        let log_sources: Vec<&str> = all
+        let log_sources: Vec<&str> = blueprint
+            .to("s3_bucket", "access_logs", &resource.address)
             .iter()
-            .filter(|r| {
-                r.attrs.get("access_logs").and_then(Value::as_str) == Some(&resource.address)
-            })
             .map(|r| r.address.as_str())
             .collect();
         if !log_sources.is_empty() && attrs.get("kms_key").is_some_and(Value::is_string) {
@@ -655,15 +653,22 @@ impl ResourceKind for S3Bucket {
 
     /// A bucket that receives access logs grants the S3 logging service write access for
     /// exactly the buckets that name it in `access_logs`.
-    fn derive(&self, address: &str, blueprint: &Blueprint) -> Attrs {
-        let sources = referrers(blueprint, "s3_bucket", "access_logs", address);
-        let trails = referrers(blueprint, "cloudtrail", "bucket", address);
+    fn derive(&self, address: &str, referrers: &Referrers) -> Attrs {
+        let sources = referrers.of("s3_bucket", "access_logs", address);
+        let trails = referrers.of("cloudtrail", "bucket", address);
         Attrs::from([
             ("log_delivery_from".to_string(), Value::from(sources)),
             ("cloudtrail_delivery_from".to_string(), Value::from(trails)),
         ])
     }
 
+    /// One refresh: every call at once, none needs another's answer. Always GetBucketEncryption
+    /// (`kms_key`), GetBucketVersioning (`versioning`), GetPublicAccessBlock
+    /// (`block_public_access`), GetBucketPolicy (`require_tls`, `log_delivery_from`,
+    /// `cloudtrail_delivery_from`) and GetBucketTagging (`tags`); GetObjectLockConfiguration
+    /// (`object_lock`), GetBucketLogging (`access_logs`) and GetBucketLifecycleConfiguration
+    /// (`lifecycle`) only when the blueprint or the state has that field. `NoSuchBucket` from any
+    /// of the first five means the bucket is gone; `name` is the recorded id. 5 calls, up to 8.
     async fn read(
         &self,
         ctx: &Ctx<'_>,
@@ -672,9 +677,7 @@ impl ResourceKind for S3Bucket {
     ) -> Result<Option<Attrs>, Failure> {
         let s3 = ctx.aws.s3(ctx.region);
         let b = recorded.id.as_str();
-        let managed = |name: &str| {
-            desired.is_some_and(|d| d.contains_key(name)) || recorded.attributes.contains_key(name)
-        };
+        let managed = |name: &str| manages(recorded, desired, name);
         let (want_lock, want_logs, want_lifecycle) = (
             managed("object_lock"),
             managed("access_logs"),

@@ -120,6 +120,10 @@ impl ResourceKind for Secret {
         SCHEMA
     }
 
+    /// One refresh is one call, DescribeSecret (does the secret exist, is it scheduled for
+    /// deletion, which counts as gone), whose answer feeds `name`, `description`, `kms_key`,
+    /// `rotation_lambda`, `rotation_days` and `tags`. `recovery_window_days` is local and never
+    /// read; the secret's value is never asked for.
     async fn read(
         &self,
         ctx: &Ctx<'_>,

@@ -216,11 +216,16 @@ pub fn parse_state(bytes: &[u8], path: &str, backup: &Path) -> Result<State, Sta
         backup: backup.display().to_string(),
         detail,
     };
-    let value: serde_json::Value =
+    // The version alone first (no tree of the whole file): a newer format is told apart from
+    // a damaged one before its fields are judged.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        format_version: Option<u64>,
+    }
+    let version: Version =
         serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not valid JSON ({e})")))?;
-    let version = value
-        .get("format_version")
-        .and_then(|v| v.as_u64())
+    let version = version
+        .format_version
         .ok_or_else(|| corrupt("no `format_version`".into()))?;
     if version > u64::from(FORMAT_VERSION) {
         return Err(StateError::TooNew {
@@ -228,7 +233,10 @@ pub fn parse_state(bytes: &[u8], path: &str, backup: &Path) -> Result<State, Sta
             found: u32::try_from(version).unwrap_or(u32::MAX),
         });
     }
-    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+    let mut state: State = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    // Lookups search by address; a file edited by hand may be out of order.
+    state.resources.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(state)
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

@@ -79,8 +79,16 @@ impl State {
         self.pending.iter().any(|p| p.address == address)
     }
 
+    /// The recorded resource at `address`. Resources are kept sorted by address: the loader
+    /// sorts them and `upsert` keeps them so.
     pub fn get(&self, address: &str) -> Option<&Recorded> {
-        self.resources.iter().find(|r| r.address == address)
+        match self
+            .resources
+            .binary_search_by(|r| r.address.as_str().cmp(address))
+        {
+            Ok(i) => self.resources.get(i),
+            Err(_) => None,
+        }
     }
 
     /// Inserts or replaces a resource, keeping addresses sorted for stable files.
@@ -95,7 +103,13 @@ impl State {
     }
 
     pub fn remove(&mut self, address: &str) -> Option<Recorded> {
-        let i = self.resources.iter().position(|r| r.address == address)?;
+        let i = match self
+            .resources
+            .binary_search_by(|r| r.address.as_str().cmp(address))
+        {
+            Ok(i) => i,
+            Err(_) => return None,
+        };
         Some(self.resources.remove(i))
     }
 

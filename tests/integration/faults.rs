@@ -6,18 +6,10 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use crate::crash::{inventory, recorded};
 use crate::fault_proxy::{Fault, FaultProxy, Rule};
-use crate::support::{Project, Run, private_emulator, wait_for};
-
-/// The `--stats=json` line, the last on stderr.
-fn stats(run: &Run) -> Value {
-    let err = run.stderr();
-    let line = err.lines().last().unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("no stats line ({e}):\n{err}"))
-}
+use crate::stats::stats;
+use crate::support::{Project, private_emulator, wait_for};
 
 /// Every resource of the example, as addresses in the state.
 fn addresses(p: &Project) -> Vec<String> {

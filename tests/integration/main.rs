@@ -21,6 +21,7 @@ mod remote_state;
 mod saved_plans;
 mod secrets;
 mod state_lock;
+mod stats;
 mod support;
 mod tls;
 mod validate;
