@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 
 /// Error codes AWS services answer when they throttle (the SDK's own list, minus quota
 /// errors such as `LimitExceeded`, which waiting does not cure).
-const THROTTLING_CODES: &[&str] = &[
+pub const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",

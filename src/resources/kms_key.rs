@@ -6,7 +6,9 @@
 //! trail grants (see `read`).
 
 use async_trait::async_trait;
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::types::{KeyManagerType, KeySpec, KeyState, OriginType, Tag};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use serde_json::Value;
 
 use super::{
@@ -201,6 +203,34 @@ impl KmsKey {
             .map_err(Failure::sdk("CreateAlias"))?;
         Ok(())
     }
+}
+
+/// Attempts of a CreateKey, as the SDK makes of other calls.
+const CREATE_ATTEMPTS: u32 = 5;
+
+/// Whether a failed call may succeed if made again: no answer (a timeout, a reset), or AWS
+/// answering 5xx or "slow down".
+fn transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(e) => {
+            e.raw().status().as_u16() >= 500
+                || e.err()
+                    .code()
+                    .is_some_and(|c| crate::aws::traffic::THROTTLING_CODES.contains(&c))
+        }
+        _ => false,
+    }
+}
+
+/// Exponential back-off with full jitter: a random wait up to 0.2 s, 0.4 s, 0.8 s, ... (at
+/// most 20 s), as the SDK's standard retries wait.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let cap = (200u64 << attempt.min(7)).min(20_000);
+    let random = (uuid::Uuid::new_v4().as_u128() % u128::from(cap)) as u64;
+    std::time::Duration::from_millis(random)
 }
 
 /// Which customer keys a listing wants.
@@ -424,14 +454,46 @@ impl ResourceKind for KmsKey {
         if let Some(policy) = key_policy(desired, &account) {
             req = req.policy(policy.to_string());
         }
-        let out = req.send().await.map_err(Failure::sdk("CreateKey"))?;
+        const SET: &[&str] = &["description", "policy", "cloudtrail_access", "tags"];
+        // CreateKey takes no idempotency token: the SDK's own retry of a call whose answer was
+        // lost would make a second key. So the SDK does not retry it; before each retry here,
+        // the key the last attempt may have made is looked for by its rampart tags.
+        let once = aws_sdk_kms::config::Builder::new()
+            .retry_config(aws_config::retry::RetryConfig::disabled());
+        let blueprint = desired
+            .get("tags")
+            .and_then(|t| t.get("rampart:blueprint"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut attempt = 1;
+        let out = loop {
+            let err = match req
+                .clone()
+                .customize()
+                .config_override(once.clone())
+                .send()
+                .await
+            {
+                Ok(out) => break out,
+                Err(e) => e,
+            };
+            if attempt == CREATE_ATTEMPTS || !transient(&err) {
+                return Err(Failure::sdk("CreateKey")(err));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+            attempt += 1;
+            if let Some((id, arn)) = super::find_created(self, ctx, desired, blueprint).await? {
+                tracing::debug!(address = ctx.address, %id, "CreateKey's lost answer: adopting the key it made");
+                return Ok(Created { id, arn, set: SET });
+            }
+        };
         let meta = out
             .key_metadata()
             .ok_or_else(|| Failure::new("CreateKey", "the answer has no key metadata"))?;
         Ok(Created {
             id: meta.key_id().to_string(),
             arn: meta.arn().map(String::from),
-            set: &["description", "policy", "cloudtrail_access", "tags"],
+            set: SET,
         })
     }
 

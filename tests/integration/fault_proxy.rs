@@ -27,6 +27,9 @@ pub enum Fault {
     Throttle,
     /// The connection is reset (TCP RST) without an answer.
     Reset,
+    /// Forwarded, and the connection reset instead of the answer: the call happened, and the
+    /// client cannot know it.
+    LoseAnswer,
 }
 
 /// Which requests a fault hits.
@@ -37,6 +40,9 @@ pub struct Rule {
     nth: Option<usize>,
     needles: Vec<String>,
     transient: bool,
+    /// At most this many faults from the rule.
+    limit: Option<usize>,
+    hits: AtomicUsize,
 }
 
 impl Rule {
@@ -50,6 +56,8 @@ impl Rule {
             nth: None,
             needles: Vec::new(),
             transient: true,
+            limit: None,
+            hits: AtomicUsize::new(0),
         }
     }
 
@@ -78,6 +86,12 @@ impl Rule {
             transient: false,
             ..Rule::fraction(1.0)
         }
+    }
+
+    /// No more than `n` faults from this rule.
+    pub fn times(mut self, n: usize) -> Rule {
+        self.limit = Some(n);
+        self
     }
 
     /// Only requests that also hold all of `needles` (e.g. `X-Amz-Target: TrentService.`).
@@ -271,14 +285,23 @@ fn serve(shared: &Shared, mut client: TcpStream) -> std::io::Result<()> {
             socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO))?;
             return Ok(());
         }
+        Some(Fault::LoseAnswer) => {
+            forward(shared, &request)?;
+            socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO))?;
+            return Ok(());
+        }
         Some(fault) => return client.write_all(&error_answer(fault, &request)),
         None => {}
     }
+    client.write_all(&forward(shared, &request)?.closing())
+}
+
+/// The emulator's answer to `request`.
+fn forward(shared: &Shared, request: &Message) -> std::io::Result<Message> {
     let mut upstream = TcpStream::connect(&shared.upstream)?;
     upstream.write_all(&request.closing())?;
     let head_request = request.head[0].starts_with("HEAD ");
-    let answer = read_message(&mut BufReader::new(upstream), head_request)?;
-    client.write_all(&answer.closing())
+    read_message(&mut BufReader::new(upstream), head_request)
 }
 
 /// The fault for request `n`, if a rule picks it.
@@ -316,6 +339,13 @@ fn choose(shared: &Shared, n: usize, request: &Message) -> Option<Fault> {
         if rule.transient && *times >= 2 {
             continue;
         }
+        if rule
+            .limit
+            .is_some_and(|limit| rule.hits.load(Ordering::SeqCst) >= limit)
+        {
+            continue;
+        }
+        rule.hits.fetch_add(1, Ordering::SeqCst);
         *times += 1;
         shared.injected.fetch_add(1, Ordering::SeqCst);
         return Some(*fault);
