@@ -10,7 +10,7 @@ use futures::StreamExt;
 use super::Global;
 use crate::aws::Aws;
 use crate::blueprint::StateConfig;
-use crate::blueprint::{self, Blueprint};
+use crate::blueprint::{self, Blueprint, Resource};
 use crate::drift::Unreadable;
 use crate::plan::{self, Action, Mode, Plan, Refreshed};
 use crate::policy::evaluate::{self, Finding};
@@ -225,7 +225,9 @@ impl Session {
             Ok((rec.address.clone(), found))
         });
         let results: Vec<_> = futures::stream::iter(reads)
-            .buffer_unordered(self.parallelism)
+            // More resources than calls in flight: while one waits for its first answer
+            // (does it exist?), others' calls keep every slot of `aws::traffic` busy.
+            .buffer_unordered(self.parallelism * 4)
             .collect()
             .await;
         let mut actual = HashMap::new();
@@ -251,76 +253,94 @@ impl Session {
         actual: &mut HashMap<String, Refreshed>,
         selected: &impl Fn(&str) -> bool,
     ) -> Vec<Unreadable> {
+        let candidates = self.bp.resources.iter().filter(|r| {
+            !matches!(actual.get(&r.address), Some(Refreshed::Exists(_)))
+                && selected(&self.bp.region_of(r))
+        });
+        // Independent lookups, concurrently, as refresh reads.
+        let looked: Vec<_> = futures::stream::iter(candidates.map(|r| self.adopt(r)))
+            .buffer_unordered(self.parallelism * 4)
+            .collect()
+            .await;
         let mut failures = Vec::new();
-        for r in &self.bp.resources {
-            let live = matches!(actual.get(&r.address), Some(Refreshed::Exists(_)));
-            let region = self.bp.region_of(r);
-            let Some(kind) = resources::kind(r.kind).filter(|_| !live && selected(&region)) else {
-                continue;
-            };
-            let failure = |error: String| Unreadable {
-                address: r.address.clone(),
-                id: None,
-                region: region.clone(),
-                error,
-            };
-            let ctx = Ctx {
-                aws: &self.aws,
-                region: &region,
-                address: &r.address,
-                base_dir: self.base_dir(),
-                token: None,
-            };
-            let found = match kind.find_existing(&ctx, &r.attrs).await {
-                Ok(Some(found)) => found,
-                // A create the last run began and may have finished unrecorded.
-                Ok(None) if self.state.is_pending(&r.address) => {
-                    match resources::find_created(kind, &ctx, &r.attrs, &self.bp.name).await {
-                        Ok(Some(found)) => found,
-                        Ok(None) => continue,
-                        Err(f) => {
-                            failures.push(failure(format!(
-                                "cannot look for what the interrupted run made: {f}"
-                            )));
-                            continue;
-                        }
-                    }
-                }
-                Ok(None) => continue,
-                Err(f) => {
-                    failures.push(failure(format!("cannot look for an existing one: {f}")));
-                    continue;
-                }
-            };
-            let (found, arn) = found;
-            let mut rec = Recorded {
-                address: r.address.clone(),
-                kind: r.kind.to_string(),
-                id: found,
-                arn,
-                region: region.clone(),
-                attributes: Default::default(),
-                dependencies: r.dependencies.clone(),
-                prevent_destroy: r.prevent_destroy,
-            };
-            match kind.read(&ctx, &rec, Some(&r.attrs)).await {
-                Ok(Some(attrs)) => {
-                    let owner = resources::tag(&attrs, "rampart:blueprint");
-                    if let Some(owner) = owner.filter(|o| *o != self.bp.name) {
-                        failures.push(failure(format!(
-                            "the existing `{}` in {region} is managed by blueprint `{owner}`; one blueprint must own it",
-                            rec.id
-                        )));
-                        continue;
-                    }
-                    rec.attributes = attrs.clone();
-                    actual.insert(r.address.clone(), Refreshed::Found(Box::new(rec), attrs));
+        for result in looked {
+            match result {
+                Ok(Some((address, found))) => {
+                    actual.insert(address, found);
                 }
                 Ok(None) => {}
-                Err(f) => failures.push(failure(format!("cannot read the existing one: {f}"))),
+                Err(e) => failures.push(e),
             }
         }
         failures
+    }
+
+    /// What AWS holds for a desired resource with no live record: the one instance AWS
+    /// allows, or what an interrupted create made, read as found.
+    async fn adopt(&self, r: &Resource) -> Result<Option<(String, Refreshed)>, Unreadable> {
+        let Some(kind) = resources::kind(r.kind) else {
+            return Ok(None);
+        };
+        let region = self.bp.region_of(r);
+        let failure = |error: String| Unreadable {
+            address: r.address.clone(),
+            id: None,
+            region: region.clone(),
+            error,
+        };
+        let ctx = Ctx {
+            aws: &self.aws,
+            region: &region,
+            address: &r.address,
+            base_dir: self.base_dir(),
+            token: None,
+        };
+        let found = match kind.find_existing(&ctx, &r.attrs).await {
+            Ok(Some(found)) => found,
+            // A create the last run began and may have finished unrecorded.
+            Ok(None) if self.state.is_pending(&r.address) => {
+                match resources::find_created(kind, &ctx, &r.attrs, &self.bp.name).await {
+                    Ok(Some(found)) => found,
+                    Ok(None) => return Ok(None),
+                    Err(f) => {
+                        return Err(failure(format!(
+                            "cannot look for what the interrupted run made: {f}"
+                        )));
+                    }
+                }
+            }
+            Ok(None) => return Ok(None),
+            Err(f) => return Err(failure(format!("cannot look for an existing one: {f}"))),
+        };
+        let (found, arn) = found;
+        let mut rec = Recorded {
+            address: r.address.clone(),
+            kind: r.kind.to_string(),
+            id: found,
+            arn,
+            region: region.clone(),
+            attributes: Default::default(),
+            dependencies: r.dependencies.clone(),
+            prevent_destroy: r.prevent_destroy,
+        };
+        match kind.read(&ctx, &rec, Some(&r.attrs)).await {
+            Ok(Some(attrs)) => {
+                let owner = resources::tag(&attrs, "rampart:blueprint");
+                if let Some(owner) = owner.filter(|o| *o != self.bp.name) {
+                    return Err(failure(format!(
+                        "the existing `{}` in {region} is managed by blueprint `{owner}`; one blueprint must own it",
+                        rec.id
+                    )));
+                }
+                rec.attributes = attrs.clone();
+                Ok(Some((
+                    r.address.clone(),
+                    Refreshed::Found(Box::new(rec), attrs),
+                )))
+            }
+            Ok(None) => Ok(None),
+            Err(f) => Err(failure(format!("cannot read the existing one: {f}"))),
+        }
     }
 
     /// Refreshes, plans, and asks AWS whether anything planned for deletion cannot go.
