@@ -95,7 +95,10 @@ impl Aws {
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(60))
+                    // Counted from when the request is sent, not while it waits for a slot of
+                    // `traffic` (an attempt timeout would count that too, and time out calls
+                    // that a throttled service's queue holds back).
+                    .read_timeout(Duration::from_secs(60))
                     .build(),
             );
         if let Some(profile) = &options.profile {

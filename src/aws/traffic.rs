@@ -1,4 +1,5 @@
-//! Every call rampart makes to AWS passes through here: bounded in flight overall
+//! Every call of rampart's service clients passes through here (the credential providers'
+//! own calls, such as AssumeRole for `--role-arn`, do not): bounded in flight overall
 //! (`--parallelism`) and per service and region, slowed down while that service throttles, and
 //! counted per service and operation for `--stats`.
 //!
@@ -41,7 +42,9 @@ pub const THROTTLING_CODES: &[&str] = &[
 ];
 
 /// A bound on calls in flight that halves when AWS throttles and grows back by one slot per
-/// window of successful calls (additive increase, multiplicative decrease, as TCP does).
+/// window of successful calls (additive increase, multiplicative decrease, as TCP does). A
+/// burst of throttled answers to calls sent together halves it once: after a cut, the next
+/// needs a window of answers to calls sent under the new bound.
 #[derive(Debug)]
 pub struct Gate {
     state: Mutex<GateState>,
@@ -54,6 +57,8 @@ struct GateState {
     max: usize,
     in_flight: usize,
     successes: usize,
+    /// Answers since the last cut (`None`: never cut).
+    since_cut: Option<usize>,
     lowest: usize,
 }
 
@@ -66,6 +71,7 @@ impl Gate {
                 max,
                 in_flight: 0,
                 successes: 0,
+                since_cut: None,
                 lowest: max,
             }),
             freed: Notify::new(),
@@ -94,15 +100,25 @@ impl Gate {
     /// AWS throttled a call: halve the bound.
     pub fn throttled(&self) {
         let mut st = self.state();
-        st.limit = (st.limit / 2).max(1);
-        st.successes = 0;
-        st.lowest = st.lowest.min(st.limit);
+        let limit = st.limit;
+        match &mut st.since_cut {
+            Some(answers) if *answers < limit => *answers += 1,
+            _ => {
+                st.limit = (limit / 2).max(1);
+                st.since_cut = Some(0);
+                st.successes = 0;
+                st.lowest = st.lowest.min(st.limit);
+            }
+        }
     }
 
     /// A call went through: after a window as large as the bound, one more slot.
     pub fn succeeded(&self) {
         let grew = {
             let mut st = self.state();
+            if let Some(answers) = &mut st.since_cut {
+                *answers += 1;
+            }
             st.successes += 1;
             if st.successes >= st.limit && st.limit < st.max {
                 st.limit += 1;
@@ -386,9 +402,17 @@ mod tests {
         let gate = Arc::new(Gate::new(8));
         gate.throttled();
         assert_eq!(gate.limits(), (4, 4));
-        gate.throttled();
-        gate.throttled();
-        gate.throttled();
+        // The rest of a burst sent under the old bound does not cut again.
+        for _ in 0..4 {
+            gate.throttled();
+        }
+        assert_eq!(gate.limits(), (4, 4), "a burst halves once");
+        for _ in 0..3 {
+            gate.throttled();
+            for _ in 0..8 {
+                gate.throttled();
+            }
+        }
         assert_eq!(gate.limits(), (1, 1), "never below one");
         gate.succeeded();
         assert_eq!(gate.limits().0, 2);

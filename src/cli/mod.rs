@@ -56,8 +56,8 @@ pub struct Global {
     /// State file to use instead of `[state] path` or `state/<blueprint name>.json`
     #[arg(long, global = true, value_name = "PATH")]
     pub state: Option<PathBuf>,
-    /// How many resources are read or changed at once, and how many AWS calls are in flight
-    /// (overall, and per service and region until it throttles)
+    /// How many AWS calls are in flight (overall, and per service and region until it
+    /// throttles), and how many resources are changed at once
     #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// Print wall time per phase and AWS calls per operation on stderr (`--stats=json`: as

@@ -215,20 +215,22 @@ fn transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
         }
-        SdkError::ServiceError(e) => {
-            e.raw().status().as_u16() >= 500
-                || e.err()
-                    .code()
-                    .is_some_and(|c| crate::aws::traffic::THROTTLING_CODES.contains(&c))
-        }
+        SdkError::ServiceError(e) => e.raw().status().as_u16() >= 500 || throttled(err),
         _ => false,
     }
 }
 
-/// Exponential back-off with full jitter: a random wait up to 0.2 s, 0.4 s, 0.8 s, ... (at
-/// most 20 s), as the SDK's standard retries wait.
+/// Whether AWS answered "slow down": the call was refused, nothing was made.
+fn throttled<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|c| crate::aws::traffic::THROTTLING_CODES.contains(&c))
+}
+
+/// Exponential back-off with full jitter, as the SDK's standard retries: a random wait up to
+/// 1 s, 2 s, 4 s, ... (at most 20 s) before the second, third, fourth attempt.
 fn backoff(attempt: u32) -> std::time::Duration {
-    let cap = (200u64 << attempt.min(7)).min(20_000);
+    let cap = (1000u64 << (attempt - 1).min(5)).min(20_000);
     let random = (uuid::Uuid::new_v4().as_u128() % u128::from(cap)) as u64;
     std::time::Duration::from_millis(random)
 }
@@ -466,6 +468,9 @@ impl ResourceKind for KmsKey {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let mut attempt = 1;
+        // Whether an attempt may have made a key unseen: then a final failure is ambiguous,
+        // and the journal keeps the create for the next run to look for.
+        let mut maybe_made = false;
         let out = loop {
             let err = match req
                 .clone()
@@ -477,12 +482,27 @@ impl ResourceKind for KmsKey {
                 Ok(out) => break out,
                 Err(e) => e,
             };
+            // A throttled call made nothing; one without an answer, or a 5xx, may have.
+            maybe_made |= transient(&err) && !throttled(&err);
             if attempt == CREATE_ATTEMPTS || !transient(&err) {
-                return Err(Failure::sdk("CreateKey")(err));
+                let failure = Failure::sdk("CreateKey")(err);
+                return Err(Failure {
+                    ambiguous: failure.ambiguous || maybe_made,
+                    ..failure
+                });
             }
             tokio::time::sleep(backoff(attempt)).await;
             attempt += 1;
-            if let Some((id, arn)) = super::find_created(self, ctx, desired, blueprint).await? {
+            // A lookup that fails leaves the create open for the next run to look again.
+            let ambiguous = |f: Failure| Failure {
+                ambiguous: true,
+                ..f
+            };
+            if maybe_made
+                && let Some((id, arn)) = super::find_created(self, ctx, desired, blueprint)
+                    .await
+                    .map_err(ambiguous)?
+            {
                 tracing::debug!(address = ctx.address, %id, "CreateKey's lost answer: adopting the key it made");
                 return Ok(Created { id, arn, set: SET });
             }

@@ -344,8 +344,14 @@ pub async fn find_created(
     }
     for d in listed {
         let rec = d.recorded(kind.name(), ctx.address);
-        let Some(attrs) = kind.read(ctx, &rec, None).await? else {
-            continue;
+        // A key this caller may not read (another team's) is not the one it made.
+        let attrs = match kind.read(ctx, &rec, None).await {
+            Ok(Some(attrs)) => attrs,
+            Ok(None) => continue,
+            Err(f) => {
+                tracing::debug!(id = %d.id, error = %f, "skipping a key that cannot be read");
+                continue;
+            }
         };
         if tag(&attrs, "rampart:address") == Some(ctx.address)
             && tag(&attrs, "rampart:blueprint") == Some(blueprint)
