@@ -157,6 +157,12 @@ impl Session {
             .unwrap_or(Path::new("."))
     }
 
+    /// Resources read at once: more than calls in flight, so that while one waits for its
+    /// first answer (does it exist?), others' calls keep every slot of `aws::traffic` busy.
+    fn reads_at_once(&self) -> usize {
+        self.parallelism * 4
+    }
+
     pub fn lock_handle(&self) -> Option<LockHandle> {
         self.lock.as_ref().map(LockGuard::handle)
     }
@@ -225,9 +231,7 @@ impl Session {
             Ok((rec.address.clone(), found))
         });
         let results: Vec<_> = futures::stream::iter(reads)
-            // More resources than calls in flight: while one waits for its first answer
-            // (does it exist?), others' calls keep every slot of `aws::traffic` busy.
-            .buffer_unordered(self.parallelism * 4)
+            .buffer_unordered(self.reads_at_once())
             .collect()
             .await;
         let mut actual = HashMap::new();
@@ -259,7 +263,7 @@ impl Session {
         });
         // Independent lookups, concurrently, as refresh reads.
         let looked: Vec<_> = futures::stream::iter(candidates.map(|r| self.adopt(r)))
-            .buffer_unordered(self.parallelism * 4)
+            .buffer_unordered(self.reads_at_once())
             .collect()
             .await;
         let mut failures = Vec::new();

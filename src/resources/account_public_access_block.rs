@@ -10,8 +10,8 @@ use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, bool_attr, error_code,
-    only_one_per_account,
+    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, account_setting,
+    bool_attr, error_code, only_one_per_account, this_account,
 };
 use crate::aws::Aws;
 use crate::blueprint::schema::{Control, Default, Field, Type};
@@ -149,11 +149,7 @@ impl ResourceKind for AccountPublicAccessBlock {
     }
 
     async fn create(&self, ctx: &Ctx<'_>, desired: &Attrs) -> Result<Created, Failure> {
-        let account = ctx
-            .aws
-            .account_id()
-            .await
-            .map_err(|e| Failure::new("GetCallerIdentity", e.to_string()))?;
+        let account = this_account(ctx.aws).await?;
         put(ctx, &account, desired).await?;
         Ok(Created {
             id: account,
@@ -195,24 +191,11 @@ impl ResourceKind for AccountPublicAccessBlock {
         ctx: &Ctx<'_>,
         _desired: &Attrs,
     ) -> Result<Option<(String, Option<String>)>, Failure> {
-        let account = ctx
-            .aws
-            .account_id()
-            .await
-            .map_err(|e| Failure::new("GetCallerIdentity", e.to_string()))?;
-        Ok(Some((account, None)))
+        Ok(Some((this_account(ctx.aws).await?, None)))
     }
 
     async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
-        let account = aws
-            .account_id()
-            .await
-            .map_err(|e| Failure::new("GetCallerIdentity", e.to_string()))?;
-        Ok(vec![Discovered {
-            id: account,
-            arn: None,
-            region: regions.first().cloned().unwrap_or_default(),
-        }])
+        account_setting(aws, regions).await
     }
 
     fn read_access(&self) -> ReadAccess {

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{
-    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, bool_attr, error_code,
-    int_attr, only_one_per_account,
+    Created, Ctx, Discovered, Failure, ReadAccess, Referrers, ResourceKind, account_setting,
+    bool_attr, error_code, int_attr, only_one_per_account, this_account,
 };
 use crate::aws::Aws;
 use crate::blueprint::schema::{Control, Default, Field, Type};
@@ -70,12 +70,6 @@ const FIELDS: [&str; 8] = [
     "max_age_days",
     "allow_users_to_change",
 ];
-
-async fn account(aws: &Aws) -> Result<String, Failure> {
-    aws.account_id()
-        .await
-        .map_err(|e| Failure::new("GetCallerIdentity", e.to_string()))
-}
 
 async fn put(ctx: &Ctx<'_>, desired: &Attrs) -> Result<(), Failure> {
     let number = |name: &str| int_attr(desired, name).and_then(|n| i32::try_from(n).ok());
@@ -184,7 +178,7 @@ impl ResourceKind for IamPasswordPolicy {
     async fn create(&self, ctx: &Ctx<'_>, desired: &Attrs) -> Result<Created, Failure> {
         put(ctx, desired).await?;
         Ok(Created {
-            id: account(ctx.aws).await?,
+            id: this_account(ctx.aws).await?,
             arn: None,
             set: &FIELDS,
         })
@@ -216,15 +210,11 @@ impl ResourceKind for IamPasswordPolicy {
         ctx: &Ctx<'_>,
         _desired: &Attrs,
     ) -> Result<Option<(String, Option<String>)>, Failure> {
-        Ok(Some((account(ctx.aws).await?, None)))
+        Ok(Some((this_account(ctx.aws).await?, None)))
     }
 
     async fn discover(&self, aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
-        Ok(vec![Discovered {
-            id: account(aws).await?,
-            arn: None,
-            region: regions.first().cloned().unwrap_or_default(),
-        }])
+        account_setting(aws, regions).await
     }
 
     fn read_access(&self) -> ReadAccess {

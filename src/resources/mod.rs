@@ -362,6 +362,22 @@ pub async fn find_created(
     Ok(None)
 }
 
+/// The account the credentials are for: an account setting's id.
+pub async fn this_account(aws: &Aws) -> Result<String, Failure> {
+    aws.account_id()
+        .await
+        .map_err(|e| Failure::new("GetCallerIdentity", e.to_string()))
+}
+
+/// An account setting as a listing finds it: the account's one, in the first region.
+pub async fn account_setting(aws: &Aws, regions: &[String]) -> Result<Vec<Discovered>, Failure> {
+    Ok(vec![Discovered {
+        id: this_account(aws).await?,
+        arn: None,
+        region: regions.first().cloned().unwrap_or_default(),
+    }])
+}
+
 /// For account-wide settings: a blueprint holds at most one.
 pub fn only_one_per_account(
     kind: &str,
