@@ -176,6 +176,10 @@ async fn apply_killed_at_any_moment_converges_with_no_orphan_and_no_duplicate() 
         tokio::time::sleep(whole * i / 21).await;
         let _ = run.kill();
         let _ = run.wait();
+        // Calls the killed run had sent still land (the emulator finishes them, as AWS would):
+        // the next run comes after them, as a person or a CI retry does, not within their
+        // latency, when no lookup could see what they make yet.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         let moment = format!("killed after {:?} of {whole:?}", whole * i / 21);
         // The lock of a killed run is stale: cleared, as a user would.
         if p.lock_path().exists() {
