@@ -1,4 +1,5 @@
-//! The dependency graph: cycle reports for validation and a ready-queue walk for apply.
+//! The dependency graph: cycle reports for validation, a dependency order for the planner,
+//! and a ready-queue walk for apply.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -49,6 +50,53 @@ pub fn find_cycle<'a>(nodes: impl Iterator<Item = (&'a str, &'a [String])>) -> O
         }
     }
     None
+}
+
+/// The nodes (by index) in an order where each follows its prerequisites: in waves, the
+/// nodes waiting on nothing first, then those waiting only on the first wave, and so on, each
+/// wave in name order, as a [`Walk`] hands them out. Prerequisites outside the graph are
+/// ignored; nodes on a cycle never become ready and come last, in name order.
+pub fn waves(nodes: &[(&str, &[String])]) -> Vec<usize> {
+    let index: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (*n, i))
+        .collect();
+    let mut waiting = vec![0usize; nodes.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, (_, prereqs)) in nodes.iter().enumerate() {
+        let mut on: Vec<usize> = prereqs
+            .iter()
+            .filter_map(|p| index.get(p.as_str()).copied())
+            .filter(|&p| p != i)
+            .collect();
+        on.sort_unstable();
+        on.dedup();
+        waiting[i] = on.len();
+        for p in on {
+            dependents[p].push(i);
+        }
+    }
+    let mut order = Vec::with_capacity(nodes.len());
+    let mut wave: Vec<usize> = (0..nodes.len()).filter(|&i| waiting[i] == 0).collect();
+    while !wave.is_empty() {
+        wave.sort_unstable_by_key(|&i| nodes[i].0);
+        let mut next = Vec::new();
+        for &i in &wave {
+            for &d in &dependents[i] {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    next.push(d);
+                }
+            }
+        }
+        order.append(&mut wave);
+        wave = next;
+    }
+    let mut stuck: Vec<usize> = (0..nodes.len()).filter(|&i| waiting[i] > 0).collect();
+    stuck.sort_unstable_by_key(|&i| nodes[i].0);
+    order.extend(stuck);
+    order
 }
 
 /// A walk over a DAG that hands out nodes whose prerequisites are all done.
@@ -153,6 +201,30 @@ mod tests {
         list.iter()
             .map(|(n, d)| (n.to_string(), d.iter().map(|s| s.to_string()).collect()))
             .collect()
+    }
+
+    #[test]
+    fn waves_put_prerequisites_first_and_each_wave_in_name_order() {
+        let (none, on_c, on_b_and_a, on_self) = (
+            [],
+            ["c".to_string()],
+            ["b".to_string(), "a".to_string(), "elsewhere".to_string()],
+            ["d".to_string()],
+        );
+        let nodes: [(&str, &[String]); 4] = [
+            ("b", &on_c),
+            ("d", &on_self),
+            ("a", &on_b_and_a),
+            ("c", &none),
+        ];
+        // c and d (itself and outside nodes do not count) first, then b, then a.
+        let order: Vec<&str> = waves(&nodes).into_iter().map(|i| nodes[i].0).collect();
+        assert_eq!(order, ["c", "d", "b", "a"]);
+        // A cycle never becomes ready: its nodes come last rather than being lost.
+        let (on_y, on_x) = (["y".to_string()], ["x".to_string()]);
+        let cyclic: [(&str, &[String]); 3] = [("y", &on_x), ("x", &on_y), ("free", &none)];
+        let order: Vec<&str> = waves(&cyclic).into_iter().map(|i| cyclic[i].0).collect();
+        assert_eq!(order, ["free", "x", "y"]);
     }
 
     #[test]

@@ -7,6 +7,9 @@ use clap::error::ErrorKind;
 use rampart::blueprint::LoadError;
 use rampart::cli::{self, Cli, Exit};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     init_logging();
     let cli = match Cli::try_parse() {

@@ -58,8 +58,24 @@ pub struct Resource {
     pub prevent_destroy: bool,
     /// The resource's own `region`, if it sets one; otherwise it lives in the home region.
     pub region: Option<String>,
-    /// Where each field written in the blueprint is; `""` is the resource's header.
-    pub positions: BTreeMap<String, Position>,
+    /// Where the resource and each field written for it are in the blueprint.
+    pub positions: Positions,
+}
+
+/// Where a resource's header and the fields written for it are in its blueprint.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Positions {
+    pub header: Position,
+    pub fields: Vec<(&'static str, Position)>,
+}
+
+impl Positions {
+    /// Where `field` is written, else (no field, or one left out) the resource's header.
+    pub fn of(&self, field: Option<&str>) -> Position {
+        field
+            .and_then(|name| self.fields.iter().find(|(f, _)| *f == name))
+            .map_or(self.header, |(_, at)| *at)
+    }
 }
 
 /// Where a blueprint's state lives.

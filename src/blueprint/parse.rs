@@ -11,7 +11,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::schema::{Default, Field, Type};
-use super::{Attrs, Blueprint, Resource, StateConfig, Waiver, split_address};
+use super::{Attrs, Blueprint, Positions, Resource, StateConfig, Waiver, split_address};
 use crate::graph;
 use crate::policy::evaluate::base_address;
 use crate::resources;
@@ -193,7 +193,6 @@ impl Walker<'_> {
         let mut drift_ignore = Vec::new();
         let mut waivers = Vec::new();
         let mut resources = Vec::new();
-        let mut spans = Spans::new();
 
         for (key, value) in root.iter() {
             let name = key.get_ref().as_ref();
@@ -226,7 +225,7 @@ impl Walker<'_> {
                     }
                 }
                 _ => match resources::kind(name) {
-                    Some(kind) => self.resources_of(kind, value, &mut resources, &mut spans),
+                    Some(kind) => self.resources_of(kind, value, &mut resources),
                     None => {
                         let candidates = SECTIONS.iter().copied().chain(resources::kind_names());
                         let hint = match did_you_mean(name, candidates) {
@@ -272,43 +271,40 @@ impl Walker<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        let mut resources = expand_per_region(resources, &mut spans, home, &regions);
+        let mut resources = expand_per_region(resources, home, &regions);
         let base_dir = path.parent().unwrap_or(Path::new("."));
-        for r in &mut resources {
+        for (r, written) in &mut resources {
             let Some(kind) = resources::kind(r.kind) else {
                 continue;
             };
             for (field, message, hint) in kind.prepare(&mut r.attrs, base_dir) {
-                let span = spans
-                    .get(&(r.address.clone(), field.to_string()))
-                    .cloned()
-                    .unwrap_or(0..0);
                 self.diags.error_hint(
-                    &span,
+                    &written.of(field),
                     format!("`{field}` in `{}`: {message}", r.address),
                     hint,
                 );
             }
         }
-        for r in &mut resources {
-            r.positions = fields_of(&spans, &r.address)
-                .map(|(field, span)| (field.clone(), self.diags.position(span.start)))
-                .collect();
+        let (mut resources, written): (Vec<Resource>, Vec<Written>) = resources.into_iter().unzip();
+        for (r, w) in resources.iter_mut().zip(&written) {
+            r.positions = Positions {
+                header: self.diags.position(w.header.start),
+                fields: w
+                    .fields
+                    .iter()
+                    .map(|(field, span)| (*field, self.diags.position(span.start)))
+                    .collect(),
+            };
         }
         self.check_waivers(&waivers, &resources);
         self.check_references(&resources);
-        self.check_regions(&resources, &spans, home);
-        self.check_unique(&resources, &spans);
+        self.check_regions(&resources, &written, home);
+        self.check_unique(&resources, &written);
         let referrers = resources::Referrers::index(&resources);
-        for r in &resources {
+        for (r, w) in resources.iter().zip(&written) {
             for (field, message, hint) in resources::kind(r.kind)?.validate(r, &referrers) {
-                let span = spans
-                    .get(&(r.address.clone(), field.to_string()))
-                    .or_else(|| spans.get(&(r.address.clone(), String::new())))
-                    .cloned()
-                    .unwrap_or(0..0);
                 self.diags.error_hint(
-                    &span,
+                    &w.of(field),
                     format!("`{}` in `{}`: {message}", field, r.address),
                     hint,
                 );
@@ -319,10 +315,10 @@ impl Walker<'_> {
                 .iter()
                 .map(|r| (r.address.as_str(), r.dependencies.as_slice())),
         ) {
-            let span = spans
-                .get(&(cycle[0].clone(), String::new()))
-                .cloned()
-                .unwrap_or(0..0);
+            let span = resources
+                .iter()
+                .position(|r| r.address == cycle[0])
+                .map_or(0..0, |i| written[i].header.clone());
             self.diags.error_hint(
                 &span,
                 format!("dependency cycle: {}", cycle.join(" -> ")),
@@ -484,8 +480,7 @@ impl Walker<'_> {
         &mut self,
         kind: &'static dyn resources::ResourceKind,
         value: &Spanned<DeValue>,
-        out: &mut Vec<Resource>,
-        spans: &mut Spans,
+        out: &mut Vec<(Resource, Written)>,
     ) {
         let DeValue::Table(table) = value.get_ref() else {
             self.diags.error_hint(
@@ -507,23 +502,28 @@ impl Walker<'_> {
                 );
                 continue;
             }
-            spans.insert((address.clone(), String::new()), key.span());
+            let mut written = Written {
+                header: key.span(),
+                fields: Vec::new(),
+            };
             if let DeValue::Table(t) = body.get_ref() {
                 for (k, v) in t.iter() {
-                    spans.insert((address.clone(), k.get_ref().to_string()), v.span());
+                    // Fields that are not the kind's are reported by `table`.
+                    if let Some(field) = fields.iter().find(|f| f.name == k.get_ref().as_ref()) {
+                        written.fields.push((field.name, v.span()));
+                    }
                 }
             }
             let Some(mut attrs) = self.table(&fields, body, &address) else {
                 continue;
             };
-            if let (Some(Value::Object(own)), Some(span)) = (
-                attrs.get("tags"),
-                spans.get(&(address.clone(), "tags".to_string())),
-            ) {
+            if let Some(Value::Object(own)) = attrs.get("tags") {
                 for (k, v) in own {
                     if let Err(why) = check_tag(k, v.as_str().unwrap_or("")) {
-                        self.diags
-                            .error(span, format!("tag `{k}` of `{address}`: {why}"));
+                        self.diags.error(
+                            &written.of("tags"),
+                            format!("tag `{k}` of `{address}`: {why}"),
+                        );
                     }
                 }
             }
@@ -552,15 +552,18 @@ impl Walker<'_> {
             }
             dependencies.sort();
             dependencies.dedup();
-            out.push(Resource {
-                address,
-                kind: kind.name(),
-                attrs,
-                dependencies,
-                prevent_destroy,
-                region,
-                positions: BTreeMap::new(),
-            });
+            out.push((
+                Resource {
+                    address,
+                    kind: kind.name(),
+                    attrs,
+                    dependencies,
+                    prevent_destroy,
+                    region,
+                    positions: Positions::default(),
+                },
+                written,
+            ));
         }
     }
 
@@ -856,11 +859,13 @@ impl Walker<'_> {
     /// A reference between regional resources stays in one region (a bucket's key, its log
     /// target, a database's key): AWS refuses the rest. IAM is global, and CloudTrail may
     /// deliver to a bucket elsewhere.
-    fn check_regions(&mut self, resources: &[Resource], spans: &Spans, home: &str) {
-        let region_of = |r: &Resource| r.region.clone().unwrap_or_else(|| home.to_string());
+    fn check_regions(&mut self, resources: &[Resource], written: &[Written], home: &str) {
+        fn region_of<'r>(r: &'r Resource, home: &'r str) -> &'r str {
+            r.region.as_deref().unwrap_or(home)
+        }
         let by_address: HashMap<&str, &Resource> =
             resources.iter().map(|r| (r.address.as_str(), r)).collect();
-        for r in resources {
+        for (r, w) in resources.iter().zip(written) {
             let Some(kind) = resources::kind(r.kind).filter(|k| !k.global()) else {
                 continue;
             };
@@ -882,14 +887,10 @@ impl Walker<'_> {
                     if resources::kind(target.kind).is_some_and(|k| k.global()) {
                         continue;
                     }
-                    let (here, there) = (region_of(r), region_of(target));
+                    let (here, there) = (region_of(r, home), region_of(target, home));
                     if here != there {
-                        let span = spans
-                            .get(&(r.address.clone(), field.name.to_string()))
-                            .cloned()
-                            .unwrap_or(0..0);
                         self.diags.error_hint(
-                            &span,
+                            &w.of(field.name),
                             format!(
                                 "`{}` in `{}` ({here}) refers to `{t}` in {there}; AWS needs both in one region",
                                 field.name, r.address
@@ -903,9 +904,9 @@ impl Walker<'_> {
     }
 
     /// Values marked unique (bucket names, aliases) may appear only once per kind.
-    fn check_unique(&mut self, resources: &[Resource], spans: &Spans) {
+    fn check_unique(&mut self, resources: &[Resource], written: &[Written]) {
         let mut seen: HashMap<(&str, &str, String), &str> = HashMap::new();
-        for r in resources {
+        for (r, w) in resources.iter().zip(written) {
             let Some(kind) = resources::kind(r.kind) else {
                 continue;
             };
@@ -915,12 +916,8 @@ impl Walker<'_> {
                 };
                 let key = (r.kind, field.name, value.to_string());
                 if let Some(first) = seen.get(&key) {
-                    let span = spans
-                        .get(&(r.address.clone(), field.name.to_string()))
-                        .cloned()
-                        .unwrap_or(0..0);
                     self.diags.error_hint(
-                        &span,
+                        &w.of(field.name),
                         format!(
                             "`{}` of `{}` is {value}, the same as `{first}`",
                             field.name, r.address
@@ -943,33 +940,35 @@ impl Walker<'_> {
     }
 }
 
-/// Where each resource and each of its fields is written: (address, field), with the field
-/// `""` for the resource's own header. Ordered, so one resource's fields are one range.
-type Spans = BTreeMap<(String, String), Range<usize>>;
+/// Where a resource's header and each of its fields are written (byte spans), kept beside
+/// it while walking, for errors; its positions are worked out from them once.
+#[derive(Clone)]
+struct Written {
+    header: Range<usize>,
+    fields: Vec<(&'static str, Range<usize>)>,
+}
 
-/// The fields of the resource at `address`, with where each is written.
-fn fields_of<'s>(
-    spans: &'s Spans,
-    address: &str,
-) -> impl Iterator<Item = (&'s String, &'s Range<usize>)> {
-    spans
-        .range((address.to_string(), String::new())..)
-        .take_while(move |((a, _), _)| a == address)
-        .map(|((_, field), span)| (field, span))
+impl Written {
+    /// Where `field` is written, else the resource's header.
+    fn of(&self, field: &str) -> Range<usize> {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or_else(|| self.header.clone(), |(_, span)| span.clone())
+    }
 }
 
 /// Turns each resource of a per-region kind into one instance per region, addressed
 /// `kind.name[region]`: its own `regions`, else the blueprint's, else the home region.
 fn expand_per_region(
-    resources: Vec<Resource>,
-    spans: &mut Spans,
+    resources: Vec<(Resource, Written)>,
     home: &str,
     regions: &[String],
-) -> Vec<Resource> {
+) -> Vec<(Resource, Written)> {
     let mut out = Vec::new();
-    for mut r in resources {
+    for (mut r, written) in resources {
         if !resources::kind(r.kind).is_some_and(|k| k.per_region()) {
-            out.push(r);
+            out.push((r, written));
             continue;
         }
         let own: Vec<String> = match r.attrs.remove("regions") {
@@ -990,16 +989,14 @@ fn expand_per_region(
         list.sort();
         list.dedup();
         for region in list {
-            let address = format!("{}[{region}]", r.address);
-            let copied: Vec<_> = fields_of(spans, &r.address)
-                .map(|(f, s)| ((address.clone(), f.clone()), s.clone()))
-                .collect();
-            spans.extend(copied);
-            out.push(Resource {
-                address,
-                region: Some(region),
-                ..r.clone()
-            });
+            out.push((
+                Resource {
+                    address: format!("{}[{region}]", r.address),
+                    region: Some(region),
+                    ..r.clone()
+                },
+                written.clone(),
+            ));
         }
     }
     out

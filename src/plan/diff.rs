@@ -7,6 +7,10 @@ use crate::blueprint::schema::Type;
 
 /// Whether an actual value already satisfies the desired one.
 pub fn same(ty: &Type, actual: &Value, desired: &Value) -> bool {
+    // Equal values need no normalising: the common case of a converged plan.
+    if actual == desired {
+        return true;
+    }
     match ty {
         Type::Json | Type::PolicyMap => canonical_policy(actual) == canonical_policy(desired),
         Type::Ref("kms_key") => match (actual.as_str(), desired.as_str()) {

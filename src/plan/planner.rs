@@ -2,7 +2,8 @@
 //!
 //! It is pure: no AWS, no I/O. Everything it needs was read before it runs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -10,7 +11,7 @@ use super::diff::same;
 use super::{Action, AttrChange, Change, Desired, FORMAT_VERSION, Plan, Summary};
 use crate::blueprint::schema::{Replace, Source, Type};
 use crate::blueprint::{Attrs, Blueprint, Resource};
-use crate::graph::Walk;
+use crate::graph::waves;
 use crate::resources::{self, Referrers};
 use crate::state::{Recorded, State};
 
@@ -63,42 +64,26 @@ pub fn plan(
 
     let referrers = Referrers::index(&bp.resources);
     let mut changes: Vec<Change> = Vec::new();
-    let mut actions: HashMap<String, Option<Action>> = HashMap::new();
+    let mut actions: HashMap<&str, Option<Action>> = HashMap::new();
     let mut notes = Vec::new();
 
     // Dependencies first, so each resource knows whether what it refers to is being
     // (re)created and its reference is therefore unknown until apply.
-    let mut walk = Walk::new(
-        wanted
-            .iter()
-            .map(|r| {
-                (
-                    r.address.clone(),
-                    r.dependencies.iter().cloned().collect::<BTreeSet<_>>(),
-                )
-            })
-            .collect(),
-    );
-    loop {
-        let ready = walk.take_ready();
-        if ready.is_empty() {
-            break;
-        }
-        for address in ready {
-            walk.done(&address);
-            let Some(r) = by_address.get(address.as_str()) else {
-                continue;
-            };
-            let known = Known {
-                state,
-                actions: &actions,
-                wanted: &by_address,
-                referrers: &referrers,
-            };
-            let change = plan_resource(bp, actual, r, &known, &mut notes);
-            actions.insert(address.clone(), change.as_ref().map(|c| c.action));
-            changes.extend(change);
-        }
+    let nodes: Vec<(&str, &[String])> = wanted
+        .iter()
+        .map(|r| (r.address.as_str(), r.dependencies.as_slice()))
+        .collect();
+    for i in waves(&nodes) {
+        let r = wanted[i];
+        let known = Known {
+            state,
+            actions: &actions,
+            wanted: &by_address,
+            referrers: &referrers,
+        };
+        let change = plan_resource(bp, actual, r, &known, &mut notes);
+        actions.insert(&r.address, change.as_ref().map(|c| c.action));
+        changes.extend(change);
     }
 
     let mut forget = Vec::new();
@@ -181,22 +166,22 @@ pub fn plan(
 /// planned for the resources it depends on, and the desired resources.
 struct Known<'a> {
     state: &'a State,
-    actions: &'a HashMap<String, Option<Action>>,
+    actions: &'a HashMap<&'a str, Option<Action>>,
     wanted: &'a HashMap<&'a str, &'a Resource>,
     referrers: &'a Referrers<'a>,
 }
 
 impl Known<'_> {
     /// A desired value as the plan knows it: `None` when it is known only after apply.
-    fn resolve(&self, ty: &Type, value: &Value) -> Option<Value> {
+    fn resolve<'v>(&self, ty: &Type, value: &'v Value) -> Option<Cow<'v, Value>> {
         match (ty, value) {
-            (Type::Ref(_), Value::String(target)) => self.resolve_one(target),
+            (Type::Ref(_), Value::String(target)) => self.resolve_one(target).map(Cow::Owned),
             (Type::RefList(Some(_)), Value::Array(targets)) => targets
                 .iter()
                 .map(|t| self.resolve_one(t.as_str()?))
                 .collect::<Option<Vec<_>>>()
-                .map(Value::Array),
-            _ => Some(value.clone()),
+                .map(|v| Cow::Owned(Value::Array(v))),
+            _ => Some(Cow::Borrowed(value)),
         }
     }
 
@@ -219,14 +204,40 @@ impl Known<'_> {
 /// The desired attributes of a resource: the blueprint's, its tags, and computed ones (from
 /// `referrers`, the blueprint's index of who refers to whom).
 pub fn desired_attrs(bp: &Blueprint, referrers: &Referrers, r: &Resource) -> Attrs {
-    let mut attrs = r.attrs.clone();
-    if let Some(kind) = resources::kind(r.kind) {
-        if kind.schema().iter().any(|f| f.name == "tags") {
-            attrs.insert("tags".into(), desired_tags(bp, r));
+    DesiredAttrs::of(bp, referrers, r).into_attrs()
+}
+
+/// A resource's desired attributes as a view: the computed ones over the blueprint's, which
+/// are copied only for a resource that changes (most of a converged plan's do not).
+struct DesiredAttrs<'r> {
+    written: &'r Attrs,
+    computed: Attrs,
+}
+
+impl<'r> DesiredAttrs<'r> {
+    fn of(bp: &Blueprint, referrers: &Referrers, r: &'r Resource) -> DesiredAttrs<'r> {
+        let mut computed = Attrs::new();
+        if let Some(kind) = resources::kind(r.kind) {
+            if kind.schema().iter().any(|f| f.name == "tags") {
+                computed.insert("tags".into(), desired_tags(bp, r));
+            }
+            computed.extend(kind.derive(&r.address, referrers));
         }
-        attrs.extend(kind.derive(&r.address, referrers));
+        DesiredAttrs {
+            written: &r.attrs,
+            computed,
+        }
     }
-    attrs
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.computed.get(name).or_else(|| self.written.get(name))
+    }
+
+    fn into_attrs(self) -> Attrs {
+        let mut attrs = self.written.clone();
+        attrs.extend(self.computed);
+        attrs
+    }
 }
 
 fn plan_resource(
@@ -238,7 +249,7 @@ fn plan_resource(
 ) -> Option<Change> {
     let kind = resources::kind(r.kind)?;
     let state = known.state;
-    let attrs = desired_attrs(bp, known.referrers, r);
+    let attrs = DesiredAttrs::of(bp, known.referrers, r);
     let region = bp.region_of(r);
     // Built only for a change: most resources of a converged plan have none.
     let desired = |attributes: Attrs, region: String| Desired {
@@ -282,7 +293,7 @@ fn plan_resource(
                     name: f.name.to_string(),
                     before: None,
                     after_unknown: resolved.is_none(),
-                    after: kind.shown(f.name, &resolved.unwrap_or(Value::Null)),
+                    after: kind.shown(f.name, resolved.as_deref().unwrap_or(&Value::Null)),
                     forces_replacement: false,
                     drift: false,
                 })
@@ -294,7 +305,7 @@ fn plan_resource(
             action: Action::Create,
             id: None,
             attributes,
-            desired: Some(desired(attrs, region)),
+            desired: Some(desired(attrs.into_attrs(), region)),
             prior: rec.cloned(),
         });
     };
@@ -344,14 +355,14 @@ fn plan_resource(
             Replace::Never => false,
             Replace::OnChange => true,
             Replace::OnPresenceChange => {
-                before.is_null() != after.as_ref().is_some_and(Value::is_null)
+                before.is_null() != after.as_ref().is_some_and(|a| a.is_null())
             }
         };
         changed.push(AttrChange {
             name: field.name.to_string(),
             before: Some(kind.shown(field.name, before)),
             after_unknown: after.is_none(),
-            after: kind.shown(field.name, &after.unwrap_or(Value::Null)),
+            after: kind.shown(field.name, after.as_deref().unwrap_or(&Value::Null)),
             forces_replacement: forces,
             drift,
         });
@@ -372,7 +383,7 @@ fn plan_resource(
         action,
         id: Some(kind.display_id(rec)),
         attributes: changed,
-        desired: Some(desired(attrs, region)),
+        desired: Some(desired(attrs.into_attrs(), region)),
         prior: Some(rec.clone()),
     })
 }

@@ -182,16 +182,13 @@ pub fn check_blueprint(bp: &Blueprint, today: NaiveDate) -> Evaluation {
         if !seen.insert((rule.id, base.clone(), breach.field, breach.message.clone())) {
             continue;
         }
-        let location = bp.resource(&resource).and_then(|r| {
-            let at = breach
-                .field
-                .and_then(|f| r.positions.get(f))
-                .or_else(|| r.positions.get(""))?;
-            Some(Location {
+        let location = bp.resource(&resource).map(|r| {
+            let at = r.positions.of(breach.field);
+            Location {
                 file: bp.path.display().to_string(),
                 line: at.line,
                 column: at.column,
-            })
+            }
         });
         // A renewed waiver wins over the expired one it replaces.
         let covers = |w: &&Waiver| w.rule == rule.id && w.resource == base;

@@ -216,27 +216,35 @@ pub fn parse_state(bytes: &[u8], path: &str, backup: &Path) -> Result<State, Sta
         backup: backup.display().to_string(),
         detail,
     };
-    // The version alone first (no tree of the whole file): a newer format is told apart from
-    // a damaged one before its fields are judged.
-    #[derive(serde::Deserialize)]
-    struct Version {
-        format_version: Option<u64>,
+    let too_new = |found: u64| StateError::TooNew {
+        path: path.to_string(),
+        found: u32::try_from(found).unwrap_or(u32::MAX),
+    };
+    // The whole file at once (one pass over what may be megabytes); only when that fails is
+    // the version read alone, so that a newer format is told apart from a damaged file.
+    match serde_json::from_slice::<State>(bytes) {
+        Ok(mut state) => {
+            if state.format_version > FORMAT_VERSION {
+                return Err(too_new(u64::from(state.format_version)));
+            }
+            // Lookups search by address; a file edited by hand may be out of order.
+            state.resources.sort_by(|a, b| a.address.cmp(&b.address));
+            Ok(state)
+        }
+        Err(e) => {
+            #[derive(serde::Deserialize)]
+            struct Version {
+                format_version: Option<u64>,
+            }
+            let version: Version = serde_json::from_slice(bytes)
+                .map_err(|e| corrupt(format!("not valid JSON ({e})")))?;
+            match version.format_version {
+                None => Err(corrupt("no `format_version`".into())),
+                Some(found) if found > u64::from(FORMAT_VERSION) => Err(too_new(found)),
+                Some(_) => Err(corrupt(e.to_string())),
+            }
+        }
     }
-    let version: Version =
-        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not valid JSON ({e})")))?;
-    let version = version
-        .format_version
-        .ok_or_else(|| corrupt("no `format_version`".into()))?;
-    if version > u64::from(FORMAT_VERSION) {
-        return Err(StateError::TooNew {
-            path: path.to_string(),
-            found: u32::try_from(version).unwrap_or(u32::MAX),
-        });
-    }
-    let mut state: State = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-    // Lookups search by address; a file edited by hand may be out of order.
-    state.resources.sort_by(|a, b| a.address.cmp(&b.address));
-    Ok(state)
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
