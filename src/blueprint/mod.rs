@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use diagnostic::{Diagnostic, Position};
-pub use parse::{check_region, parse};
+pub use parse::{check_region, parse, parse_with};
 
 /// Attribute values of a resource, keyed by field name.
 pub type Attrs = BTreeMap<String, Value>;
@@ -138,11 +138,19 @@ fn render_diagnostics(diagnostics: &[Diagnostic]) -> String {
 
 /// Reads and validates a blueprint file.
 pub fn load(path: &Path) -> Result<Blueprint, LoadError> {
+    load_with(path, &mut |_, _| {})
+}
+
+/// [`load`], with [`parse_with`]'s early look at the name and the state configuration.
+pub fn load_with(
+    path: &Path,
+    early: &mut dyn FnMut(&str, &StateConfig),
+) -> Result<Blueprint, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &bytes).map_err(LoadError::Invalid)
+    parse_with(path, &bytes, early).map_err(LoadError::Invalid)
 }
 
 /// Splits an address into kind and name.

@@ -141,6 +141,17 @@ struct Walker<'a> {
 
 /// Parses and validates a blueprint. `bytes` is the file's content; `path` names it in errors.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Blueprint, Vec<Diagnostic>> {
+    parse_with(path, bytes, &mut |_, _| {})
+}
+
+/// [`parse`], telling `early` the blueprint's name and state configuration as soon as they
+/// are read, before its resources are walked (so that the state can be read meanwhile). It is
+/// not told if either is wrong, and the blueprint may still prove invalid after it is told.
+pub fn parse_with(
+    path: &Path,
+    bytes: &[u8],
+    early: &mut dyn FnMut(&str, &StateConfig),
+) -> Result<Blueprint, Vec<Diagnostic>> {
     let source = match std::str::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => {
@@ -176,7 +187,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Blueprint, Vec<Diagnostic>> {
         }
         return Err(w.diags.into_vec());
     }
-    let bp = w.blueprint(path, source, root.get_ref());
+    let bp = w.blueprint(path, source, root.get_ref(), early);
     if w.diags.is_empty()
         && let Some(bp) = bp
     {
@@ -186,7 +197,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Blueprint, Vec<Diagnostic>> {
 }
 
 impl Walker<'_> {
-    fn blueprint(&mut self, path: &Path, source: &str, root: &DeTable) -> Option<Blueprint> {
+    fn blueprint(
+        &mut self,
+        path: &Path,
+        source: &str,
+        root: &DeTable,
+        early: &mut dyn FnMut(&str, &StateConfig),
+    ) -> Option<Blueprint> {
         let mut header = None;
         let mut tags = BTreeMap::new();
         let mut state = StateConfig::Local { path: None };
@@ -194,19 +211,28 @@ impl Walker<'_> {
         let mut waivers = Vec::new();
         let mut resources = Vec::new();
 
+        // The header and the state first, wherever they are written, for `early`.
+        if let Some(value) = root.get("blueprint") {
+            header = self.table(BLUEPRINT_FIELDS, value, "[blueprint]");
+        }
+        if let Some(value) = root.get("state")
+            && let Some(t) = self.table(STATE_FIELDS, value, "[state]")
+        {
+            state = self.state_config(&t, value.span());
+        }
+        if self.diags.is_empty()
+            && let Some(name) = header.as_ref().and_then(|h| h.get("name")?.as_str())
+        {
+            early(name, &state);
+        }
         for (key, value) in root.iter() {
             let name = key.get_ref().as_ref();
             match name {
-                "blueprint" => header = self.table(BLUEPRINT_FIELDS, value, "[blueprint]"),
+                "blueprint" | "state" => {}
                 "tags" => {
                     if let Some(t) = self.convert(&Type::StrMap, value, "[tags]", "tags") {
                         tags = string_map(&t);
                         self.check_tags(&tags, value.span());
-                    }
-                }
-                "state" => {
-                    if let Some(t) = self.table(STATE_FIELDS, value, "[state]") {
-                        state = self.state_config(&t, value.span());
                     }
                 }
                 "waiver" => waivers = self.waivers(value),

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 
 use super::interrupt::Interrupts;
 use super::plan::show;
-use super::session::{Session, load_blueprint};
+use super::session::{Session, load_blueprint, load_for_session};
 use super::{Exit, Global};
 use crate::apply::{Executor, Reporter};
 use crate::plan::{self, Mode, Plan};
@@ -56,13 +56,13 @@ async fn prepare_and_execute(
         Mode::Apply => ("apply", "Apply"),
         Mode::Destroy => ("destroy", "Destroy"),
     };
-    let bp = load_blueprint(global, path)?;
-    if mode == Mode::Apply && !refuse_violations(global, &bp) {
+    let loaded = load_for_session(global, path)?;
+    if mode == Mode::Apply && !refuse_violations(global, &loaded.bp) {
         return Ok(Exit::Error);
     }
     let prepared = interrupts
         .until_interrupted(async {
-            let session = Session::open(global, bp, operation).await?;
+            let session = Session::open(global, loaded, operation).await?;
             let plan = session.plan(mode).await?;
             anyhow::Ok((session, plan))
         })

@@ -1,6 +1,8 @@
 //! `rampart audit`: every resource of the supported kinds in the given regions, managed or
 //! not, and the account-wide settings, judged by the hardening rules. Read-only.
 
+use std::borrow::Cow;
+
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -150,7 +152,7 @@ async fn read_everything(
     aws: &Aws,
     regions: &[String],
     parallelism: u16,
-) -> (Vec<Subject>, Vec<Unreadable>) {
+) -> (Vec<Subject<'static>>, Vec<Unreadable>) {
     let home = &regions[0];
     let mut unreadable = Vec::new();
     let listings = KINDS.iter().map(|kind| async move {
@@ -207,7 +209,8 @@ async fn read_everything(
                     resource: address,
                     names,
                     region: d.region,
-                    attrs,
+                    attrs: Cow::Owned(attrs),
+                    computed: Attrs::new(),
                     mode: Mode::Actual,
                 });
             }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::session::{Session, load_blueprint};
+use super::session::{Session, load_for_session};
 use super::{Exit, Global};
 use crate::plan::{Mode, Plan};
 use crate::render::{self, Style};
@@ -20,8 +20,8 @@ pub struct Options {
 }
 
 pub async fn run(global: &Global, path: &Path, options: &Options) -> anyhow::Result<Exit> {
-    let bp = load_blueprint(global, path)?;
-    let session = Session::open(global, bp, "plan").await?;
+    let loaded = load_for_session(global, path)?;
+    let session = Session::open(global, loaded, "plan").await?;
     let mut plan = if options.refresh {
         session.plan(Mode::Apply).await?
     } else {

@@ -15,7 +15,7 @@ use crate::drift::Unreadable;
 use crate::plan::{self, Action, Mode, Plan, Refreshed};
 use crate::policy::evaluate::{self, Finding};
 use crate::resources::{self, Ctx};
-use crate::state::local::LocalBackend;
+use crate::state::local::{LocalBackend, ReadAhead};
 use crate::state::s3::{Location, S3Backend, lease_of};
 use crate::state::{Backend, Recorded, State, StateError};
 use crate::state::{LockGuard, LockHandle};
@@ -27,10 +27,45 @@ pub fn load_blueprint(global: &Global, path: &Path) -> anyhow::Result<Blueprint>
     Ok(bp)
 }
 
+/// A blueprint, and its local state file as read while the blueprint was walked.
+pub struct Loaded {
+    pub bp: Blueprint,
+    ahead: Option<ReadAhead>,
+}
+
+impl From<Blueprint> for Loaded {
+    fn from(bp: Blueprint) -> Loaded {
+        Loaded { bp, ahead: None }
+    }
+}
+
+/// [`load_blueprint`] for a command that opens the state next: a local state file is read
+/// and parsed on a second thread while the blueprint's resources are walked, so the `parse`
+/// phase includes it and the load under the lock only checks that the file is unchanged.
+pub fn load_for_session(global: &Global, path: &Path) -> anyhow::Result<Loaded> {
+    let started = std::time::Instant::now();
+    let (bp, ahead) = std::thread::scope(|s| {
+        let mut reading = None;
+        let bp = blueprint::load_with(path, &mut |name, config| {
+            if global.state.is_some() || matches!(config, StateConfig::Local { .. }) {
+                let file = state_file(global, name, config);
+                reading = Some(s.spawn(move || ReadAhead::read(file)));
+            }
+        });
+        (bp, reading.and_then(|r| r.join().ok().flatten()))
+    });
+    global.collected.phase("parse", started);
+    Ok(Loaded { bp: bp?, ahead })
+}
+
 /// A local state's file: `--state`, else `[state] path`, else `state/<name>.json`, relative
 /// to the current directory.
 pub fn state_path(global: &Global, bp: &Blueprint) -> PathBuf {
-    let configured = match &bp.state {
+    state_file(global, &bp.name, &bp.state)
+}
+
+fn state_file(global: &Global, name: &str, config: &StateConfig) -> PathBuf {
+    let configured = match config {
         StateConfig::Local { path } => path.clone(),
         StateConfig::S3 { .. } => None,
     };
@@ -38,7 +73,7 @@ pub fn state_path(global: &Global, bp: &Blueprint) -> PathBuf {
         .state
         .clone()
         .or(configured)
-        .unwrap_or_else(|| PathBuf::from("state").join(format!("{}.json", bp.name)))
+        .unwrap_or_else(|| PathBuf::from("state").join(format!("{name}.json")))
 }
 
 /// The blueprint with `--region` as its home region, if given.
@@ -51,6 +86,15 @@ pub fn with_region(global: &Global, mut bp: Blueprint) -> Blueprint {
 
 /// The blueprint's state backend: `--state PATH` (a local file) overrides `[state]`.
 pub async fn backend(global: &Global, bp: &Blueprint) -> anyhow::Result<Box<dyn Backend>> {
+    backend_with(global, bp, None).await
+}
+
+/// [`backend`], handing a local one the state as read ahead.
+async fn backend_with(
+    global: &Global,
+    bp: &Blueprint,
+    ahead: Option<ReadAhead>,
+) -> anyhow::Result<Box<dyn Backend>> {
     match (&bp.state, &global.state) {
         (
             StateConfig::S3 {
@@ -76,7 +120,9 @@ pub async fn backend(global: &Global, bp: &Blueprint) -> anyhow::Result<Box<dyn 
                 },
             )))
         }
-        _ => Ok(Box::new(LocalBackend::new(state_path(global, bp)))),
+        _ => Ok(Box::new(
+            LocalBackend::new(state_path(global, bp)).with_read_ahead(ahead),
+        )),
     }
 }
 
@@ -100,8 +146,13 @@ pub struct Refresh {
 
 impl Session {
     /// Opens the state under its lock, for commands that may write it.
-    pub async fn open(global: &Global, bp: Blueprint, operation: &str) -> anyhow::Result<Session> {
-        let backend = backend(global, &bp).await?;
+    pub async fn open(
+        global: &Global,
+        loaded: impl Into<Loaded>,
+        operation: &str,
+    ) -> anyhow::Result<Session> {
+        let Loaded { bp, ahead } = loaded.into();
+        let backend = backend_with(global, &bp, ahead).await?;
         let lock = backend.lock(operation)?;
         Session::connect(global, bp, backend, Some(lock)).await
     }

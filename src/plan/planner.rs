@@ -3,7 +3,7 @@
 //! It is pure: no AWS, no I/O. Everything it needs was read before it runs.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
@@ -34,7 +34,7 @@ pub enum Mode {
 
 /// The tags every taggable resource gets: the blueprint's, its own, and rampart's two.
 fn desired_tags(bp: &Blueprint, r: &Resource) -> Value {
-    let mut tags: BTreeMap<String, Value> = bp
+    let mut tags: serde_json::Map<String, Value> = bp
         .tags
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
@@ -44,7 +44,7 @@ fn desired_tags(bp: &Blueprint, r: &Resource) -> Value {
     }
     tags.insert("rampart:blueprint".into(), Value::String(bp.name.clone()));
     tags.insert("rampart:address".into(), Value::String(r.address.clone()));
-    Value::Object(tags.into_iter().collect())
+    Value::Object(tags)
 }
 
 /// Computes the plan. A recorded resource that `actual` does not name was not read (`plan
@@ -207,6 +207,18 @@ pub fn desired_attrs(bp: &Blueprint, referrers: &Referrers, r: &Resource) -> Att
     DesiredAttrs::of(bp, referrers, r).into_attrs()
 }
 
+/// What rampart adds to a resource's written attributes: its tags and derived ones.
+pub fn computed_attrs(bp: &Blueprint, referrers: &Referrers, r: &Resource) -> Attrs {
+    let mut computed = Attrs::new();
+    if let Some(kind) = resources::kind(r.kind) {
+        if kind.schema().iter().any(|f| f.name == "tags") {
+            computed.insert("tags".into(), desired_tags(bp, r));
+        }
+        computed.extend(kind.derive(&r.address, referrers));
+    }
+    computed
+}
+
 /// A resource's desired attributes as a view: the computed ones over the blueprint's, which
 /// are copied only for a resource that changes (most of a converged plan's do not).
 struct DesiredAttrs<'r> {
@@ -216,16 +228,9 @@ struct DesiredAttrs<'r> {
 
 impl<'r> DesiredAttrs<'r> {
     fn of(bp: &Blueprint, referrers: &Referrers, r: &'r Resource) -> DesiredAttrs<'r> {
-        let mut computed = Attrs::new();
-        if let Some(kind) = resources::kind(r.kind) {
-            if kind.schema().iter().any(|f| f.name == "tags") {
-                computed.insert("tags".into(), desired_tags(bp, r));
-            }
-            computed.extend(kind.derive(&r.address, referrers));
-        }
         DesiredAttrs {
             written: &r.attrs,
-            computed,
+            computed: computed_attrs(bp, referrers, r),
         }
     }
 

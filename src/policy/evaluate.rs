@@ -1,6 +1,7 @@
 //! Running the rules: subjects from a blueprint (or from AWS, built by `audit`), findings with
 //! their blueprint locations, and waivers.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
@@ -10,7 +11,7 @@ use serde_json::Value;
 use super::rules::RULES;
 use super::{Breach, Check, Level, Mode, Rule, Subject, World};
 use crate::blueprint::{Blueprint, Waiver};
-use crate::plan::desired_attrs;
+use crate::plan::computed_attrs;
 use crate::resources::Referrers;
 
 /// Where in the blueprint a finding is, 1-based.
@@ -73,7 +74,7 @@ pub fn base_address(address: &str) -> &str {
 }
 
 /// The blueprint's resources as rules see them, and what the blueprint tells about the rest.
-pub fn desired(bp: &Blueprint) -> (Vec<Subject>, World) {
+pub fn desired(bp: &Blueprint) -> (Vec<Subject<'_>>, World) {
     let mut world = World::default();
     // Regional baselines go to the blueprint's `regions`, else to its home region.
     if bp.regions.is_empty() {
@@ -84,22 +85,20 @@ pub fn desired(bp: &Blueprint) -> (Vec<Subject>, World) {
     let mut subjects = Vec::new();
     let referrers = Referrers::index(&bp.resources);
     for r in &bp.resources {
-        let attrs = desired_attrs(bp, &referrers, r);
-        let region = bp.region_of(r);
-        let mut names = vec![r.address.clone()];
-        names.extend(
-            ["name", "identifier"]
-                .iter()
-                .filter_map(|f| attrs.get(*f).and_then(Value::as_str).map(String::from)),
-        );
-        let subject = Subject {
+        let mut subject = Subject {
             kind: r.kind,
             resource: r.address.clone(),
-            names,
-            region,
-            attrs,
+            names: vec![r.address.clone()],
+            region: bp.region_of(r),
+            attrs: Cow::Borrowed(&r.attrs),
+            computed: computed_attrs(bp, &referrers, r),
             mode: Mode::Desired,
         };
+        let names: Vec<String> = ["name", "identifier"]
+            .iter()
+            .filter_map(|f| subject.attr(f).and_then(Value::as_str).map(String::from))
+            .collect();
+        subject.names.extend(names);
         observe(&mut world, &subject);
         subjects.push(subject);
     }

@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod rules;
 pub mod sarif;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde::Serialize;
@@ -56,20 +57,23 @@ pub enum Mode {
 
 /// One resource as a rule sees it.
 #[derive(Debug, Clone)]
-pub struct Subject {
+pub struct Subject<'a> {
     pub kind: &'static str,
     /// The blueprint address, or `KIND:ID` for a resource found in AWS.
     pub resource: String,
     /// Every name other resources may use for it: address, physical name, ARN.
     pub names: Vec<String>,
     pub region: String,
-    pub attrs: Attrs,
+    /// What the blueprint writes (borrowed from it) or what AWS holds.
+    pub attrs: Cow<'a, Attrs>,
+    /// What rampart adds on top (tags, derived grants): these win over `attrs`.
+    pub computed: Attrs,
     pub mode: Mode,
 }
 
-impl Subject {
+impl Subject<'_> {
     pub fn attr(&self, field: &str) -> Option<&Value> {
-        self.attrs.get(field)
+        self.computed.get(field).or_else(|| self.attrs.get(field))
     }
 
     pub fn is(&self, field: &str, wanted: bool) -> bool {

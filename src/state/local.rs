@@ -5,17 +5,50 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::lock::{LockGuard, LockHandle, LockInfo, Release};
 use super::{Backend, FORMAT_VERSION, State, StateError};
 
 pub struct LocalBackend {
     path: PathBuf,
+    ahead: Mutex<Option<ReadAhead>>,
+}
+
+/// A state file read and parsed ahead of its lock, while the blueprint is still being walked
+/// (the two take about as long for a large blueprint). The load under the lock uses it only if
+/// the file still holds exactly the bytes it was parsed from.
+#[derive(Debug)]
+pub struct ReadAhead {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    state: State,
+}
+
+impl ReadAhead {
+    /// `None` when there is no file or it does not parse: the load under the lock says why.
+    pub fn read(path: PathBuf) -> Option<ReadAhead> {
+        let bytes = fs::read(&path).ok()?;
+        let state = parse_state(&bytes, "", Path::new("")).ok()?;
+        Some(ReadAhead { path, bytes, state })
+    }
 }
 
 impl LocalBackend {
     pub fn new(path: PathBuf) -> LocalBackend {
-        LocalBackend { path }
+        LocalBackend {
+            path,
+            ahead: Mutex::new(None),
+        }
+    }
+
+    /// The backend, with the state as read ahead if it was read from this backend's file.
+    pub fn with_read_ahead(self, ahead: Option<ReadAhead>) -> LocalBackend {
+        let ahead = ahead.filter(|a| a.path == self.path);
+        LocalBackend {
+            ahead: Mutex::new(ahead),
+            ..self
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -159,6 +192,12 @@ impl Backend for LocalBackend {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io("read", &self.path)(e)),
         };
+        let ahead = self.ahead.lock().ok().and_then(|mut a| a.take());
+        if let Some(ahead) = ahead
+            && ahead.bytes == bytes
+        {
+            return Ok(Some(ahead.state));
+        }
         parse_state(
             &bytes,
             &self.path.display().to_string(),
@@ -256,6 +295,36 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_read_ahead_is_used_only_while_the_file_holds_what_it_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path().join("x.json"));
+        let mut state = State::new("x");
+        state.serial = 1;
+        backend.save(&state).unwrap();
+        let unchanged = ReadAhead::read(backend.path().to_path_buf());
+        let stale = ReadAhead::read(backend.path().to_path_buf());
+        let reload = |ahead| {
+            LocalBackend::new(backend.path().to_path_buf())
+                .with_read_ahead(ahead)
+                .load()
+                .unwrap()
+                .unwrap()
+                .serial
+        };
+        assert_eq!(reload(unchanged), 1);
+        // Another run saved between the read-ahead and the lock: its state is the one loaded.
+        state.serial = 2;
+        backend.save(&state).unwrap();
+        assert_eq!(reload(stale), 2);
+        // One read from another file is not this backend's.
+        let other = LocalBackend::new(dir.path().join("y.json"));
+        state.serial = 5;
+        other.save(&state).unwrap();
+        assert_eq!(reload(ReadAhead::read(other.path().to_path_buf())), 2);
+        assert!(ReadAhead::read(dir.path().join("missing.json")).is_none());
+    }
 
     #[test]
     fn saves_are_atomic_private_and_keep_a_backup() {

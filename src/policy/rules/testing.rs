@@ -19,7 +19,7 @@ fn example() -> &'static Blueprint {
 }
 
 /// The example's resource at `address`, and what the example tells about the account.
-pub fn subject(address: &str) -> (Subject, World) {
+pub fn subject(address: &str) -> (Subject<'static>, World) {
     let (subjects, world) = desired(example());
     let s = subjects
         .into_iter()
@@ -29,16 +29,19 @@ pub fn subject(address: &str) -> (Subject, World) {
 }
 
 /// A resource of `kind` the example does not have, with just `attrs`, as read from AWS.
-pub fn synthetic(kind: &'static str, attrs: &[(&str, Value)]) -> (Subject, World) {
+pub fn synthetic(kind: &'static str, attrs: &[(&str, Value)]) -> (Subject<'static>, World) {
     let s = Subject {
         kind,
         resource: format!("{kind}:test"),
         names: vec!["test".into()],
         region: "eu-west-1".into(),
-        attrs: attrs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
+        attrs: std::borrow::Cow::Owned(
+            attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        ),
+        computed: Default::default(),
         mode: crate::policy::Mode::Actual,
     };
     (s, World::default())
@@ -93,7 +96,7 @@ pub fn holds(rule: &Rule, address: &str) {
 pub fn breaks(rule: &Rule, address: &str, overrides: &[(&str, Value)], field: Option<&str>) {
     let (mut s, w) = subject(address);
     for (name, value) in overrides {
-        s.attrs.insert(name.to_string(), value.clone());
+        s.computed.insert(name.to_string(), value.clone());
     }
     let found = judge(rule, &s, &w);
     assert_eq!(found.len(), 1, "{} on {address}: {found:?}", rule.id);
