@@ -7,6 +7,8 @@ use clap::error::ErrorKind;
 use rampart::blueprint::LoadError;
 use rampart::cli::{self, Cli, Exit};
 
+// Planning a large blueprint is mostly small allocations (attribute trees, names); mimalloc
+// makes them about twice as fast as the system allocator (bench/results.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

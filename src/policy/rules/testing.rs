@@ -48,7 +48,7 @@ pub fn synthetic(kind: &'static str, attrs: &[(&str, Value)]) -> (Subject<'stati
 }
 
 /// A password policy meeting CIS, with `change` applied.
-pub fn cis_password_policy(change: Option<(&str, Value)>) -> (Subject, World) {
+pub fn cis_password_policy(change: Option<(&str, Value)>) -> (Subject<'static>, World) {
     let mut attrs = vec![
         ("minimum_length", Value::from(14)),
         ("require_uppercase", Value::Bool(true)),
