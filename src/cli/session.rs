@@ -419,17 +419,9 @@ impl Session {
         // Destroying is always allowed; building is judged by the hardening rules, on a
         // thread of its own beside the planner: neither needs the other.
         let (mut plan, judged) = std::thread::scope(|s| {
-            let judging = (mode == Mode::Apply).then(|| {
-                s.spawn(|| {
-                    let t0 = std::time::Instant::now();
-                    let r = evaluate::check_blueprint(&self.bp, evaluate::today());
-                    eprintln!("PROBE rules {:?}", t0.elapsed());
-                    r
-                })
-            });
-            let t0 = std::time::Instant::now();
+            let judging = (mode == Mode::Apply)
+                .then(|| s.spawn(|| evaluate::check_blueprint(&self.bp, evaluate::today())));
             let plan = plan::plan(&self.bp, &self.state, actual, mode);
-            eprintln!("PROBE planner {:?}", t0.elapsed());
             (plan, judging.map(|j| j.join()))
         });
         if let Some(judged) = judged {

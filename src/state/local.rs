@@ -27,7 +27,12 @@ pub struct ReadAhead {
 
 impl ReadAhead {
     /// `None` when there is no file or it does not parse: the load under the lock says why.
+    /// Only a regular file is read: a FIFO or a device given as `--state` would block, or be
+    /// consumed, before the blueprint is even known to be valid.
     pub fn read(path: PathBuf) -> Option<ReadAhead> {
+        if !fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            return None;
+        }
         let bytes = fs::read(&path).ok()?;
         let state = parse_state(&bytes, "", Path::new("")).ok()?;
         Some(ReadAhead { path, bytes, state })

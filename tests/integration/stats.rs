@@ -108,6 +108,13 @@ fn refreshing_the_example_makes_exactly_the_calls_its_diff_needs() {
         .expect(2);
     assert!(blind.stdout().contains("1 to update"), "{}", blind.stdout());
     assert_eq!(stats(&blind)["total"]["calls"], 0);
+    // Nothing but the stats line reaches stderr: no leftover diagnostics in a CI log.
+    assert_eq!(
+        blind.stderr().trim().lines().count(),
+        1,
+        "{}",
+        blind.stderr()
+    );
     p.rampart("plan", &["--refresh=false", "--out", "plan.json"])
         .expect(1);
 }
