@@ -116,10 +116,11 @@ def pure_path(binary, work, endpoint, par):
     process time and peak memory, with the fastest and slowest in-process times."""
     # One run first, not counted: on this VM a process started after an idle spell pays
     # a tenth of a second or more of page faults that the next runs do not.
-    run(binary, ["plan", "bp.toml", "--refresh=false", "--detailed-exitcode", *par], work, endpoint, 0)
+    args = ["plan", "bp.toml", "--refresh=false", "--detailed-exitcode", *par]
+    run(binary, args, work, endpoint, 0)
     runs = []
     for _ in range(PURE_RUNS):
-        r = run(binary, ["plan", "bp.toml", "--refresh=false", "--detailed-exitcode", *par], work, endpoint, 0)
+        r = run(binary, args, work, endpoint, 0)
         runs.append({
             "pure_ms": 1000 * phase(r["stats"], "parse", "state", "diff"),
             "pure_process_ms": 1000 * r["wall_s"],

@@ -58,12 +58,8 @@ pub fn load_for_session(global: &Global, path: &Path) -> anyhow::Result<Loaded> 
     Ok(Loaded { bp: bp?, ahead })
 }
 
-/// A local state's file: `--state`, else `[state] path`, else `state/<name>.json`, relative
-/// to the current directory.
-pub fn state_path(global: &Global, bp: &Blueprint) -> PathBuf {
-    state_file(global, &bp.name, &bp.state)
-}
-
+/// A local state's file, for the blueprint `name` with the state `config`: `--state`, else
+/// `[state] path`, else `state/<name>.json`, relative to the current directory.
 fn state_file(global: &Global, name: &str, config: &StateConfig) -> PathBuf {
     let configured = match config {
         StateConfig::Local { path } => path.clone(),
@@ -121,7 +117,7 @@ async fn backend_with(
             )))
         }
         _ => Ok(Box::new(
-            LocalBackend::new(state_path(global, bp)).with_read_ahead(ahead),
+            LocalBackend::new(state_file(global, &bp.name, &bp.state)).with_read_ahead(ahead),
         )),
     }
 }

@@ -144,6 +144,20 @@ fn decode(doc: &str) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
+/// The names of a role's inline policies (read, and emptied before a delete).
+async fn inline_policy_names(
+    iam: &aws_sdk_iam::Client,
+    role: &str,
+) -> Result<Vec<String>, Failure> {
+    let out = iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(Failure::sdk("ListRolePolicies"))?;
+    Ok(out.policy_names().to_vec())
+}
+
 fn iam_tags(attrs: &Attrs) -> Result<Vec<Tag>, Failure> {
     tags(attrs)
         .into_iter()
@@ -207,13 +221,8 @@ impl ResourceKind for IamRole {
         let iam = &ctx.aws.iam();
         let name = recorded.id.as_str();
         let inline_documents = async {
-            let inline = iam
-                .list_role_policies()
-                .role_name(name)
-                .send()
-                .await
-                .map_err(Failure::sdk("ListRolePolicies"))?;
-            try_join_all(inline.policy_names().iter().map(|policy| async move {
+            let inline = inline_policy_names(iam, name).await?;
+            try_join_all(inline.iter().map(|policy| async move {
                 let out = iam
                     .get_role_policy()
                     .role_name(name)
@@ -481,13 +490,7 @@ impl ResourceKind for IamRole {
                     .map_err(Failure::sdk("DetachRolePolicy"))?;
             }
         }
-        let inline = iam
-            .list_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(Failure::sdk("ListRolePolicies"))?;
-        for policy in inline.policy_names() {
+        for policy in inline_policy_names(&iam, name).await? {
             iam.delete_role_policy()
                 .role_name(name)
                 .policy_name(policy)
