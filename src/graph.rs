@@ -52,11 +52,12 @@ pub fn find_cycle<'a>(nodes: impl Iterator<Item = (&'a str, &'a [String])>) -> O
     None
 }
 
-/// The nodes (by index) in an order where each follows its prerequisites: in waves, the
-/// nodes waiting on nothing first, then those waiting only on the first wave, and so on, each
-/// wave in name order, as a [`Walk`] hands them out. Prerequisites outside the graph are
-/// ignored; nodes on a cycle never become ready and come last, in name order.
-pub fn waves(nodes: &[(&str, &[String])]) -> Vec<usize> {
+/// The nodes (by index) in waves where each follows its prerequisites: the nodes waiting on
+/// nothing first, then those waiting only on the first wave, and so on, each wave in name
+/// order, as a [`Walk`] hands them out. No node of a wave waits on another of it.
+/// Prerequisites outside the graph are ignored; nodes on a cycle never become ready and come
+/// last, in name order, each a wave of its own.
+pub fn waves(nodes: &[(&str, &[String])]) -> Vec<Vec<usize>> {
     let index: HashMap<&str, usize> = nodes
         .iter()
         .enumerate()
@@ -77,7 +78,7 @@ pub fn waves(nodes: &[(&str, &[String])]) -> Vec<usize> {
             dependents[p].push(i);
         }
     }
-    let mut order = Vec::with_capacity(nodes.len());
+    let mut order = Vec::new();
     let mut wave: Vec<usize> = (0..nodes.len()).filter(|&i| waiting[i] == 0).collect();
     while !wave.is_empty() {
         wave.sort_unstable_by_key(|&i| nodes[i].0);
@@ -90,12 +91,12 @@ pub fn waves(nodes: &[(&str, &[String])]) -> Vec<usize> {
                 }
             }
         }
-        order.append(&mut wave);
+        order.push(wave);
         wave = next;
     }
     let mut stuck: Vec<usize> = (0..nodes.len()).filter(|&i| waiting[i] > 0).collect();
     stuck.sort_unstable_by_key(|&i| nodes[i].0);
-    order.extend(stuck);
+    order.extend(stuck.into_iter().map(|i| vec![i]));
     order
 }
 
@@ -218,13 +219,17 @@ mod tests {
             ("c", &none),
         ];
         // c and d (itself and outside nodes do not count) first, then b, then a.
-        let order: Vec<&str> = waves(&nodes).into_iter().map(|i| nodes[i].0).collect();
-        assert_eq!(order, ["c", "d", "b", "a"]);
+        let names = |nodes: &[(&'static str, &[String])]| -> Vec<Vec<&'static str>> {
+            waves(nodes)
+                .into_iter()
+                .map(|wave| wave.into_iter().map(|i| nodes[i].0).collect())
+                .collect()
+        };
+        assert_eq!(names(&nodes), [vec!["c", "d"], vec!["b"], vec!["a"]]);
         // A cycle never becomes ready: its nodes come last rather than being lost.
         let (on_y, on_x) = (["y".to_string()], ["x".to_string()]);
         let cyclic: [(&str, &[String]); 3] = [("y", &on_x), ("x", &on_y), ("free", &none)];
-        let order: Vec<&str> = waves(&cyclic).into_iter().map(|i| cyclic[i].0).collect();
-        assert_eq!(order, ["free", "x", "y"]);
+        assert_eq!(names(&cyclic), [vec!["free"], vec!["x"], vec!["y"]]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Code map (see ARCHITECTURE.md for the invariants):
 //! - [`blueprint`]: TOML with spans -> validated model; diagnostics with `file:line:column`.
 //! - [`graph`]: dependency cycles and the ready-queue walk.
+//! - [`parallel`]: pure work over many items spread over the cores.
 //! - [`resources`]: the resource-kind trait and one file per kind; the only SDK callers.
 //! - [`aws`]: SDK configuration and shared clients; `aws::traffic` bounds and counts calls.
 //! - [`plan`]: actions, attribute diff, the pure planner.
@@ -23,6 +24,7 @@ pub mod drift;
 pub mod graph;
 #[cfg(test)]
 mod hostile;
+pub mod parallel;
 pub mod plan;
 pub mod policy;
 pub mod render;

@@ -5,6 +5,7 @@
 //! filled in, references that point at resources of the right kind, and no cycles.
 
 pub mod diagnostic;
+mod document;
 mod parse;
 pub mod schema;
 
@@ -39,6 +40,20 @@ pub struct Blueprint {
     pub resources: Vec<Resource>,
 }
 
+impl Resource {
+    /// A desired attribute: computed, else written.
+    pub fn attr(&self, name: &str) -> Option<&Value> {
+        self.computed.get(name).or_else(|| self.attrs.get(name))
+    }
+
+    /// Every desired attribute, the computed ones over the written ones.
+    pub fn desired(&self) -> Attrs {
+        let mut attrs = self.attrs.clone();
+        attrs.extend(self.computed.iter().map(|(k, v)| (k.clone(), v.clone())));
+        attrs
+    }
+}
+
 impl Blueprint {
     pub fn resource(&self, address: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.address == address)
@@ -53,6 +68,10 @@ pub struct Resource {
     pub kind: &'static str,
     /// Desired attributes with defaults filled in; references hold the target's address.
     pub attrs: Attrs,
+    /// What rampart adds on top of `attrs`, and wins over them: the tags (the blueprint's,
+    /// the resource's own, and rampart's) and what `derive` makes from who refers to it.
+    /// Worked out once, when the blueprint is parsed.
+    pub computed: Attrs,
     /// Every resource this one needs first: its references and its `depends_on`.
     pub dependencies: Vec<String>,
     pub prevent_destroy: bool,

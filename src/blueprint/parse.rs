@@ -10,9 +10,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
+use super::document;
 use super::schema::{Default, Field, Type};
 use super::{Attrs, Blueprint, Positions, Resource, StateConfig, Waiver, split_address};
 use crate::graph;
+use crate::parallel;
 use crate::policy::evaluate::base_address;
 use crate::resources;
 
@@ -134,6 +136,16 @@ struct RefSite {
     span: Range<usize>,
 }
 
+/// What walking the tree found, before the checks across resources.
+struct Sections {
+    header: Attrs,
+    tags: BTreeMap<String, String>,
+    state: StateConfig,
+    drift_ignore: Vec<String>,
+    waivers: Vec<(Waiver, Range<usize>)>,
+    resources: Vec<(Resource, Written)>,
+}
+
 struct Walker<'a> {
     diags: Diagnostics<'a>,
     refs: Vec<RefSite>,
@@ -170,7 +182,8 @@ pub fn parse_with(
         refs: Vec::new(),
     };
     // Recovering parse: every syntax error of the file at once, not only the first.
-    let (root, syntax) = DeTable::parse_recoverable(source);
+    let mut scratch = String::new();
+    let (root, syntax) = document::parse(source, &mut scratch);
     if !syntax.is_empty() {
         let mut seen = Vec::new();
         for e in syntax {
@@ -187,7 +200,13 @@ pub fn parse_with(
         }
         return Err(w.diags.into_vec());
     }
-    let bp = w.blueprint(path, source, root.get_ref(), early);
+    // Freeing a large file's tree takes a while: it is dropped on a second thread while the
+    // checks across resources run.
+    let bp = std::thread::scope(|s| {
+        let sections = w.sections(root.get_ref(), early);
+        s.spawn(move || drop(root));
+        sections.and_then(|sections| w.finish(path, source, sections))
+    });
     if w.diags.is_empty()
         && let Some(bp) = bp
     {
@@ -197,13 +216,12 @@ pub fn parse_with(
 }
 
 impl Walker<'_> {
-    fn blueprint(
+    /// Walks the tree's sections and resources, telling `early` the name and state first.
+    fn sections(
         &mut self,
-        path: &Path,
-        source: &str,
         root: &DeTable,
         early: &mut dyn FnMut(&str, &StateConfig),
-    ) -> Option<Blueprint> {
+    ) -> Option<Sections> {
         let mut header = None;
         let mut tags = BTreeMap::new();
         let mut state = StateConfig::Local { path: None };
@@ -285,7 +303,26 @@ impl Walker<'_> {
                 return None;
             }
         };
+        Some(Sections {
+            header,
+            tags,
+            state,
+            drift_ignore,
+            waivers,
+            resources,
+        })
+    }
 
+    /// The checks across resources, and the blueprint if they pass.
+    fn finish(&mut self, path: &Path, source: &str, sections: Sections) -> Option<Blueprint> {
+        let Sections {
+            header,
+            tags,
+            state,
+            drift_ignore,
+            waivers,
+            resources,
+        } = sections;
         let home = header.get("region").and_then(Value::as_str).unwrap_or("");
         let regions: Vec<String> = header
             .get("regions")
@@ -312,35 +349,40 @@ impl Walker<'_> {
             }
         }
         let (mut resources, written): (Vec<Resource>, Vec<Written>) = resources.into_iter().unzip();
-        for (r, w) in resources.iter_mut().zip(&written) {
-            r.positions = Positions {
-                header: self.diags.position(w.header.start),
-                fields: w
-                    .fields
-                    .iter()
-                    .map(|(field, span)| (*field, self.diags.position(span.start)))
-                    .collect(),
-            };
-        }
-        self.check_waivers(&waivers, &resources);
-        self.check_references(&resources);
-        self.check_regions(&resources, &written, home);
-        self.check_unique(&resources, &written);
-        let referrers = resources::Referrers::index(&resources);
-        for (r, w) in resources.iter().zip(&written) {
-            for (field, message, hint) in resources::kind(r.kind)?.validate(r, &referrers) {
-                self.diags.error_hint(
-                    &w.of(field),
-                    format!("`{}` in `{}`: {message}", field, r.address),
-                    hint,
-                );
-            }
-        }
-        if let Some(cycle) = graph::find_cycle(
-            resources
+        let diags = &self.diags;
+        let positions = parallel::map(&written, |w| Positions {
+            header: diags.position(w.header.start),
+            fields: w
+                .fields
                 .iter()
-                .map(|r| (r.address.as_str(), r.dependencies.as_slice())),
-        ) {
+                .map(|(field, span)| (*field, diags.position(span.start)))
+                .collect(),
+        });
+        for (r, positions) in resources.iter_mut().zip(positions) {
+            r.positions = positions;
+        }
+        let name = header.get("name").and_then(Value::as_str).unwrap_or("");
+        // The cycle check and the file's digest need nothing the other checks find: they run
+        // beside them.
+        let (cycle, source_sha256, computed) = std::thread::scope(|s| {
+            let beside = s.spawn(|| {
+                let cycle = graph::find_cycle(
+                    resources
+                        .iter()
+                        .map(|r| (r.address.as_str(), r.dependencies.as_slice())),
+                );
+                (cycle, hex::encode(Sha256::digest(source.as_bytes())))
+            });
+            let computed = self.across(&waivers, &resources, &written, home, &tags, name);
+            match beside.join() {
+                Ok((cycle, sha)) => (cycle, sha, computed),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        });
+        for (r, computed) in resources.iter_mut().zip(computed) {
+            r.computed = computed;
+        }
+        if let Some(cycle) = cycle {
             let span = resources
                 .iter()
                 .position(|r| r.address == cycle[0])
@@ -354,7 +396,7 @@ impl Walker<'_> {
 
         Some(Blueprint {
             path: path.to_path_buf(),
-            source_sha256: hex::encode(Sha256::digest(source.as_bytes())),
+            source_sha256,
             name: header.get("name")?.as_str()?.to_string(),
             region: header.get("region")?.as_str()?.to_string(),
             account_id: header
@@ -583,6 +625,7 @@ impl Walker<'_> {
                     address,
                     kind: kind.name(),
                     attrs,
+                    computed: Attrs::new(),
                     dependencies,
                     prevent_destroy,
                     region,
@@ -882,6 +925,43 @@ impl Walker<'_> {
         }
     }
 
+    /// The checks across resources, and for a blueprint without errors each resource's
+    /// computed attributes.
+    fn across(
+        &mut self,
+        waivers: &[(Waiver, Range<usize>)],
+        resources: &[Resource],
+        written: &[Written],
+        home: &str,
+        tags: &BTreeMap<String, String>,
+        name: &str,
+    ) -> Vec<Attrs> {
+        self.check_waivers(waivers, resources);
+        self.check_references(resources);
+        self.check_regions(resources, written, home);
+        self.check_unique(resources, written);
+        let referrers = resources::Referrers::index(resources);
+        let found = parallel::map(resources, |r| {
+            resources::kind(r.kind)
+                .map(|kind| kind.validate(r, &referrers))
+                .unwrap_or_default()
+        });
+        for ((r, w), found) in resources.iter().zip(written).zip(found) {
+            for (field, message, hint) in found {
+                self.diags.error_hint(
+                    &w.of(field),
+                    format!("`{}` in `{}`: {message}", field, r.address),
+                    hint,
+                );
+            }
+        }
+        // Only a valid blueprint is planned: only its attributes are worth deriving.
+        if !self.diags.is_empty() {
+            return Vec::new();
+        }
+        parallel::map(resources, |r| computed(tags, name, &referrers, r))
+    }
+
     /// A reference between regional resources stays in one region (a bucket's key, its log
     /// target, a database's key): AWS refuses the rest. IAM is global, and CloudTrail may
     /// deliver to a bucket elsewhere.
@@ -982,6 +1062,33 @@ impl Written {
             .find(|(f, _)| *f == field)
             .map_or_else(|| self.header.clone(), |(_, span)| span.clone())
     }
+}
+
+/// What rampart adds to a resource's written attributes: its tags and derived ones.
+fn computed(
+    tags: &BTreeMap<String, String>,
+    blueprint: &str,
+    referrers: &resources::Referrers,
+    r: &Resource,
+) -> Attrs {
+    let mut computed = Attrs::new();
+    let Some(kind) = resources::kind(r.kind) else {
+        return computed;
+    };
+    if kind.schema().iter().any(|f| f.name == "tags") {
+        let mut all: serde_json::Map<String, Value> = tags
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        if let Some(Value::Object(own)) = r.attrs.get("tags") {
+            all.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        all.insert("rampart:blueprint".into(), Value::String(blueprint.into()));
+        all.insert("rampart:address".into(), Value::String(r.address.clone()));
+        computed.insert("tags".into(), Value::Object(all));
+    }
+    computed.extend(kind.derive(&r.address, referrers));
+    computed
 }
 
 /// Turns each resource of a per-region kind into one instance per region, addressed

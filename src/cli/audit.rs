@@ -210,7 +210,7 @@ async fn read_everything(
                     names,
                     region: d.region,
                     attrs: Cow::Owned(attrs),
-                    computed: Attrs::new(),
+                    computed: Cow::Owned(Attrs::new()),
                     mode: Mode::Actual,
                 });
             }

@@ -6,9 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::Refreshed;
-use super::planner::desired_attrs;
 use crate::blueprint::Blueprint;
-use crate::resources::Referrers;
 use crate::state::{Recorded, State};
 
 pub fn blueprint(src: &str) -> Blueprint {
@@ -19,9 +17,8 @@ pub fn blueprint(src: &str) -> Blueprint {
 pub fn converged(bp: &Blueprint) -> (State, HashMap<String, Refreshed>) {
     let mut state = State::new("t");
     let mut actual = HashMap::new();
-    let referrers = Referrers::index(&bp.resources);
     for r in &bp.resources {
-        let mut attrs = desired_attrs(bp, &referrers, r);
+        let mut attrs = r.desired();
         let (id, arn) = match r.kind {
             "kms_key" => (
                 "k1".to_string(),

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::blueprint::Attrs;
 use crate::state::Recorded;
 
-pub use planner::{Mode, Refreshed, computed_attrs, desired_attrs, plan};
+pub use planner::{Mode, Refreshed, plan};
 
 /// The plan format this build writes and applies.
 pub const FORMAT_VERSION: u32 = 1;

@@ -12,7 +12,8 @@ use super::{Action, AttrChange, Change, Desired, FORMAT_VERSION, Plan, Summary};
 use crate::blueprint::schema::{Replace, Source, Type};
 use crate::blueprint::{Attrs, Blueprint, Resource};
 use crate::graph::waves;
-use crate::resources::{self, Referrers};
+use crate::parallel;
+use crate::resources;
 use crate::state::{Recorded, State};
 
 /// What refresh found for a recorded resource.
@@ -32,21 +33,6 @@ pub enum Mode {
     Destroy,
 }
 
-/// The tags every taggable resource gets: the blueprint's, its own, and rampart's two.
-fn desired_tags(bp: &Blueprint, r: &Resource) -> Value {
-    let mut tags: serde_json::Map<String, Value> = bp
-        .tags
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    if let Some(Value::Object(own)) = r.attrs.get("tags") {
-        tags.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    tags.insert("rampart:blueprint".into(), Value::String(bp.name.clone()));
-    tags.insert("rampart:address".into(), Value::String(r.address.clone()));
-    Value::Object(tags)
-}
-
 /// Computes the plan. A recorded resource that `actual` does not name was not read (`plan
 /// --refresh=false`): it is taken to be as recorded.
 pub fn plan(
@@ -62,7 +48,6 @@ pub fn plan(
     let by_address: HashMap<&str, &Resource> =
         wanted.iter().map(|r| (r.address.as_str(), *r)).collect();
 
-    let referrers = Referrers::index(&bp.resources);
     let mut changes: Vec<Change> = Vec::new();
     let mut actions: HashMap<&str, Option<Action>> = HashMap::new();
     let mut notes = Vec::new();
@@ -73,17 +58,23 @@ pub fn plan(
         .iter()
         .map(|r| (r.address.as_str(), r.dependencies.as_slice()))
         .collect();
-    for i in waves(&nodes) {
-        let r = wanted[i];
+    for wave in waves(&nodes) {
         let known = Known {
             state,
             actions: &actions,
             wanted: &by_address,
-            referrers: &referrers,
         };
-        let change = plan_resource(bp, actual, r, &known, &mut notes);
-        actions.insert(&r.address, change.as_ref().map(|c| c.action));
-        changes.extend(change);
+        // No resource of a wave depends on another of it: they are planned side by side.
+        let planned = parallel::map(&wave, |&i| {
+            let mut notes = Vec::new();
+            let change = plan_resource(bp, actual, wanted[i], &known, &mut notes);
+            (change, notes)
+        });
+        for (i, (change, more)) in wave.into_iter().zip(planned) {
+            actions.insert(&wanted[i].address, change.as_ref().map(|c| c.action));
+            notes.extend(more);
+            changes.extend(change);
+        }
     }
 
     let mut forget = Vec::new();
@@ -168,7 +159,6 @@ struct Known<'a> {
     state: &'a State,
     actions: &'a HashMap<&'a str, Option<Action>>,
     wanted: &'a HashMap<&'a str, &'a Resource>,
-    referrers: &'a Referrers<'a>,
 }
 
 impl Known<'_> {
@@ -201,50 +191,6 @@ impl Known<'_> {
     }
 }
 
-/// The desired attributes of a resource: the blueprint's, its tags, and computed ones (from
-/// `referrers`, the blueprint's index of who refers to whom).
-pub fn desired_attrs(bp: &Blueprint, referrers: &Referrers, r: &Resource) -> Attrs {
-    DesiredAttrs::of(bp, referrers, r).into_attrs()
-}
-
-/// What rampart adds to a resource's written attributes: its tags and derived ones.
-pub fn computed_attrs(bp: &Blueprint, referrers: &Referrers, r: &Resource) -> Attrs {
-    let mut computed = Attrs::new();
-    if let Some(kind) = resources::kind(r.kind) {
-        if kind.schema().iter().any(|f| f.name == "tags") {
-            computed.insert("tags".into(), desired_tags(bp, r));
-        }
-        computed.extend(kind.derive(&r.address, referrers));
-    }
-    computed
-}
-
-/// A resource's desired attributes as a view: the computed ones over the blueprint's, which
-/// are copied only for a resource that changes (most of a converged plan's do not).
-struct DesiredAttrs<'r> {
-    written: &'r Attrs,
-    computed: Attrs,
-}
-
-impl<'r> DesiredAttrs<'r> {
-    fn of(bp: &Blueprint, referrers: &Referrers, r: &'r Resource) -> DesiredAttrs<'r> {
-        DesiredAttrs {
-            written: &r.attrs,
-            computed: computed_attrs(bp, referrers, r),
-        }
-    }
-
-    fn get(&self, name: &str) -> Option<&Value> {
-        self.computed.get(name).or_else(|| self.written.get(name))
-    }
-
-    fn into_attrs(self) -> Attrs {
-        let mut attrs = self.written.clone();
-        attrs.extend(self.computed);
-        attrs
-    }
-}
-
 fn plan_resource(
     bp: &Blueprint,
     actual: &HashMap<String, Refreshed>,
@@ -254,7 +200,6 @@ fn plan_resource(
 ) -> Option<Change> {
     let kind = resources::kind(r.kind)?;
     let state = known.state;
-    let attrs = DesiredAttrs::of(bp, known.referrers, r);
     let region = bp.region_of(r);
     // Built only for a change: most resources of a converged plan have none.
     let desired = |attributes: Attrs, region: String| Desired {
@@ -288,7 +233,7 @@ fn plan_resource(
             .schema()
             .iter()
             .filter_map(|f| {
-                let value = attrs.get(f.name)?;
+                let value = r.attr(f.name)?;
                 // A computed list that is empty says nothing about a new resource.
                 if f.computed && value.as_array().is_some_and(|a| a.is_empty()) {
                     return None;
@@ -310,7 +255,7 @@ fn plan_resource(
             action: Action::Create,
             id: None,
             attributes,
-            desired: Some(desired(attrs.into_attrs(), region)),
+            desired: Some(desired(r.desired(), region)),
             prior: rec.cloned(),
         });
     };
@@ -328,7 +273,7 @@ fn plan_resource(
     }
     for field in kind.schema() {
         let unset = Value::Null;
-        let value = match attrs.get(field.name) {
+        let value = match r.attr(field.name) {
             Some(v) => v,
             // An optional field that was set and is now left out is unset, not forgotten.
             None if !field.computed
@@ -388,7 +333,7 @@ fn plan_resource(
         action,
         id: Some(kind.display_id(rec)),
         attributes: changed,
-        desired: Some(desired(attrs.into_attrs(), region)),
+        desired: Some(desired(r.desired(), region)),
         prior: Some(rec.clone()),
     })
 }

@@ -11,8 +11,6 @@ use serde_json::Value;
 use super::rules::RULES;
 use super::{Breach, Check, Level, Mode, Rule, Subject, World};
 use crate::blueprint::{Blueprint, Waiver};
-use crate::plan::computed_attrs;
-use crate::resources::Referrers;
 
 /// Where in the blueprint a finding is, 1-based.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -83,7 +81,6 @@ pub fn desired(bp: &Blueprint) -> (Vec<Subject<'_>>, World) {
         world.regions.extend(bp.regions.iter().cloned());
     }
     let mut subjects = Vec::new();
-    let referrers = Referrers::index(&bp.resources);
     for r in &bp.resources {
         let mut subject = Subject {
             kind: r.kind,
@@ -91,7 +88,7 @@ pub fn desired(bp: &Blueprint) -> (Vec<Subject<'_>>, World) {
             names: vec![r.address.clone()],
             region: bp.region_of(r),
             attrs: Cow::Borrowed(&r.attrs),
-            computed: computed_attrs(bp, &referrers, r),
+            computed: Cow::Borrowed(&r.computed),
             mode: Mode::Desired,
         };
         let names: Vec<String> = ["name", "identifier"]

@@ -67,7 +67,7 @@ pub struct Subject<'a> {
     /// What the blueprint writes (borrowed from it) or what AWS holds.
     pub attrs: Cow<'a, Attrs>,
     /// What rampart adds on top (tags, derived grants): these win over `attrs`.
-    pub computed: Attrs,
+    pub computed: Cow<'a, Attrs>,
     pub mode: Mode,
 }
 

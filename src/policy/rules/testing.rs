@@ -96,7 +96,7 @@ pub fn holds(rule: &Rule, address: &str) {
 pub fn breaks(rule: &Rule, address: &str, overrides: &[(&str, Value)], field: Option<&str>) {
     let (mut s, w) = subject(address);
     for (name, value) in overrides {
-        s.computed.insert(name.to_string(), value.clone());
+        s.computed.to_mut().insert(name.to_string(), value.clone());
     }
     let found = judge(rule, &s, &w);
     assert_eq!(found.len(), 1, "{} on {address}: {found:?}", rule.id);
