@@ -1,6 +1,8 @@
 //! Pure work over many independent items, spread over the machine's cores when the list is
 //! long enough to pay for the threads.
 
+use std::sync::OnceLock;
+
 /// Items each thread takes at least: below this a thread costs more than it saves.
 const ITEMS_PER_THREAD: usize = 256;
 
@@ -9,8 +11,12 @@ const MAX_THREADS: usize = 8;
 
 /// `f` of each item, in the items' order.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = (items.len() / ITEMS_PER_THREAD).clamp(1, cores.min(MAX_THREADS));
+    let threads = (items.len() / ITEMS_PER_THREAD).clamp(1, MAX_THREADS);
+    let threads = if threads == 1 {
+        1
+    } else {
+        threads.min(cores())
+    };
     if threads == 1 {
         return items.iter().map(f).collect();
     }
@@ -33,6 +39,12 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
         }
         out
     })
+}
+
+/// The cores this process may use, asked once: the answer reads files on Linux.
+pub fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 #[cfg(test)]

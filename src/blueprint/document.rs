@@ -3,15 +3,22 @@
 //! A large file is parsed in two halves on two threads, split before a line that starts a
 //! table, and the halves are merged as one parse would have built the tree. Whenever the
 //! split could make a difference (a syntax error in either half, which is what a split inside
-//! a multi-line string or array gives, or a table that both halves define or extend), the
-//! whole file is parsed again in one piece: the tree and every error are always those of one
-//! parse.
+//! a multi-line string, array or inline table gives, or a key of both halves that is not a
+//! table the second half only adds tables to), the whole file is parsed again in one piece:
+//! the tree and every error are always those of one parse.
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, Error};
 
+use crate::parallel;
+
 /// Smaller files parse in one piece: the second thread would cost more than it saves.
 const SPLIT_FROM_BYTES: usize = 256 * 1024;
+
+/// Whether `source` is worth work on a second thread: large, with a second core to use.
+pub(super) fn is_large(source: &str) -> bool {
+    source.len() >= SPLIT_FROM_BYTES && parallel::cores() > 1
+}
 
 /// The tree of `source` and its syntax errors. `scratch` holds the second half's copy of the
 /// text, which the tree may borrow from.
@@ -19,15 +26,23 @@ pub(super) fn parse<'i>(
     source: &'i str,
     scratch: &'i mut String,
 ) -> (Spanned<DeTable<'i>>, Vec<Error>) {
-    match in_halves(source, scratch) {
+    let halves = match split_point(source) {
+        Some(at) if is_large(source) => in_halves(source, at, scratch),
+        _ => None,
+    };
+    match halves {
         Some(root) => (root, Vec::new()),
         None => DeTable::parse_recoverable(source),
     }
 }
 
-/// The tree of a large `source` parsed in two halves, unless the split could change it.
-fn in_halves<'i>(source: &'i str, scratch: &'i mut String) -> Option<Spanned<DeTable<'i>>> {
-    let at = split_point(source)?;
+/// The tree of `source` parsed in two halves, the second from `at`, unless the split could
+/// change it.
+fn in_halves<'i>(
+    source: &'i str,
+    at: usize,
+    scratch: &'i mut String,
+) -> Option<Spanned<DeTable<'i>>> {
     // The second half's copy has the first half blanked, so that its spans are the file's.
     scratch.clear();
     scratch.extend(std::iter::repeat_n(' ', at));
@@ -50,9 +65,6 @@ fn in_halves<'i>(source: &'i str, scratch: &'i mut String) -> Option<Spanned<DeT
 /// Such a line may sit inside a multi-line string or array; then the first half does not
 /// parse and [`parse`] falls back to one piece.
 fn split_point(source: &str) -> Option<usize> {
-    if source.len() < SPLIT_FROM_BYTES {
-        return None;
-    }
     let mid = source.len() / 2;
     source.as_bytes()[mid..]
         .windows(2)
@@ -112,49 +124,62 @@ mod tests {
         )
     }
 
-    fn split(source: &str) -> (String, Vec<String>) {
-        let mut scratch = String::new();
-        let (root, errors) = parse(source, &mut scratch);
-        (
-            format!("{root:?}"),
-            errors.iter().map(|e| e.to_string()).collect(),
-        )
+    /// The tree of the split parse, if it does not fall back to one piece.
+    fn halves(source: &str) -> Option<String> {
+        let at = split_point(source)?;
+        in_halves(source, at, &mut String::new()).map(|root| format!("{root:?}"))
     }
 
     #[test]
-    fn a_split_parse_gives_the_tree_and_errors_of_one_parse() {
-        // Long enough to hold the middle of the file.
-        let policy = format!("[r.p]\ndoc = '''\n{}'''\n", "[not a header]\n".repeat(5000));
-        let array = format!("[r.a]\nlist = [\n{}]\n", "[1, 2],\n".repeat(5000));
+    fn a_split_parse_gives_the_tree_of_one_parse() {
+        let non_ascii: String = (0..100)
+            .map(|i| format!("[n.x{i}]\nv = \"grüße ✓ {i}\"\n"))
+            .collect();
         let merged = [
             large(""),
+            large("").replace('\n', "\r\n"),
+            large(&non_ascii),
             // Tables that the two halves both extend, with explicit and implied parents.
             format!("[r]\nx = 1\n{}[r.s.deep]\ny = 2\n", large("")),
             format!("[u.a.b]\nx = 1\n{}[u.a.c]\ny = 2\n", large("")),
+            // A table made by dotted keys at the root, given a sub-table by a header.
+            format!("d.x = 1\n{}[d.y]\nz = 2\n", large("")),
         ];
         for source in &merged {
-            assert!(in_halves(source, &mut String::new()).is_some());
+            let (tree, errors) = one_piece(source);
+            assert!(errors.is_empty());
+            assert_eq!(halves(source), Some(tree));
         }
+    }
+
+    #[test]
+    fn whatever_a_split_could_change_is_parsed_in_one_piece() {
+        // Long enough to hold the middle of the file.
+        let policy = format!("[r.p]\ndoc = '''\n{}'''\n", "[not a header]\n".repeat(5000));
+        let array = format!("[r.a]\nlist = [\n{}]\n", "[1, 2],\n".repeat(5000));
+        let inline = format!("[r.i]\nt = {{ k = [\n{}] }}\n", "[1],\n".repeat(5000));
         let cases = [
-            // A line that starts with `[` inside strings and arrays, at the split.
+            // A line that starts with `[` inside a string, an array, an inline table.
             large(&policy),
             large(&array),
+            large(&inline),
             // Defined twice, one in each half: one parse reports it.
             format!("[dup]\nx = 1\n{}[dup]\ny = 2\n", large("")),
             format!("{}[t.f1]\nagain = true\n", large("")),
+            // A table written out after its sub-table: one parse allows it.
+            format!("[a.b]\nx = 1\n{}[a]\ny = 2\n", large("")),
             // An inline table the second half would extend.
             format!("inline = {{ a = 1 }}\n{}[inline.b]\nc = 2\n", large("")),
-            // An array of tables continued in the second half.
+            // An array of tables continued, or its last table extended, in the second half.
             format!("[[w]]\nn = 1\n{}[[w]]\nn = 2\n", large("")),
+            format!("[[w]]\nn = 1\n{}[w.x]\nm = 2\n", large("")),
             // A syntax error in each half.
             format!("bad = \n{}", large("")),
             format!("{}bad = \n", large("")),
         ];
         for source in &cases {
-            assert!(in_halves(source, &mut String::new()).is_none());
-        }
-        for source in merged.iter().chain(&cases) {
-            assert_eq!(split(source), one_piece(source));
+            assert!(split_point(source).is_some());
+            assert_eq!(halves(source), None);
         }
     }
 
@@ -165,5 +190,6 @@ mod tests {
         assert!(at >= source.len() / 2);
         assert!(source[at..].starts_with("[t.f"));
         assert_eq!(split_point("[a]\nb = 1\n"), None);
+        assert!(!is_large("[a]\nb = 1\n"));
     }
 }

@@ -202,9 +202,14 @@ pub fn parse_with(
     }
     // Freeing a large file's tree takes a while: it is dropped on a second thread while the
     // checks across resources run.
+    let large = document::is_large(source);
     let bp = std::thread::scope(|s| {
         let sections = w.sections(root.get_ref(), early);
-        s.spawn(move || drop(root));
+        if large {
+            s.spawn(move || drop(root));
+        } else {
+            drop(root);
+        }
         sections.and_then(|sections| w.finish(path, source, sections))
     });
     if w.diags.is_empty()
@@ -362,23 +367,29 @@ impl Walker<'_> {
             r.positions = positions;
         }
         let name = header.get("name").and_then(Value::as_str).unwrap_or("");
-        // The cycle check and the file's digest need nothing the other checks find: they run
-        // beside them.
-        let (cycle, source_sha256, computed) = std::thread::scope(|s| {
-            let beside = s.spawn(|| {
-                let cycle = graph::find_cycle(
-                    resources
-                        .iter()
-                        .map(|r| (r.address.as_str(), r.dependencies.as_slice())),
-                );
-                (cycle, hex::encode(Sha256::digest(source.as_bytes())))
-            });
+        let beside = || {
+            let cycle = graph::find_cycle(
+                resources
+                    .iter()
+                    .map(|r| (r.address.as_str(), r.dependencies.as_slice())),
+            );
+            (cycle, hex::encode(Sha256::digest(source.as_bytes())))
+        };
+        // The cycle check and the file's digest need nothing the other checks find: for a
+        // large file they run on a thread beside them.
+        let ((cycle, source_sha256), computed) = if document::is_large(source) {
+            std::thread::scope(|s| {
+                let beside = s.spawn(beside);
+                let computed = self.across(&waivers, &resources, &written, home, &tags, name);
+                match beside.join() {
+                    Ok(found) => (found, computed),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
+        } else {
             let computed = self.across(&waivers, &resources, &written, home, &tags, name);
-            match beside.join() {
-                Ok((cycle, sha)) => (cycle, sha, computed),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        });
+            (beside(), computed)
+        };
         for (r, computed) in resources.iter_mut().zip(computed) {
             r.computed = computed;
         }
@@ -1310,6 +1321,44 @@ mod tests {
         let key = bp.resource("kms_key.data").unwrap();
         assert_eq!(key.attrs["rotation"], Value::Bool(true));
         assert_eq!(key.attrs["rotation_period_days"], Value::from(365));
+    }
+
+    #[test]
+    fn a_large_blueprint_reports_its_problems_where_they_are() {
+        // Large enough to be parsed in halves and checked on several threads.
+        let mut src = String::from(HEAD);
+        for i in 0..5000 {
+            src.push_str(&format!(
+                "[kms_key.k{i}]\ndescription = \"key {i} of a large blueprint, to fill the file\"\n"
+            ));
+            if i == 100 || i == 4900 {
+                src.push_str("rotation_period_days = 5\n");
+            }
+        }
+        src.push_str("[s3_bucket.b]\nname = \"b-bucket\"\nkms_key = \"kms_key.k5000\"\n");
+        assert!(src.len() > 256 * 1024);
+        let line = |needle: &str| src[..src.find(needle).unwrap_or(0)].lines().count() + 1;
+        let errs = errors(&src);
+        assert_eq!(errs.len(), 3, "{errs:#?}");
+        let k100 = line("[kms_key.k100]\n") + 2;
+        let k4900 = line("[kms_key.k4900]\n") + 2;
+        let bucket = line("[s3_bucket.b]") + 2;
+        assert!(errs[0].contains(&format!("bp.toml:{k100}:24")), "{errs:#?}");
+        assert!(
+            errs[1].contains(&format!("bp.toml:{k4900}:24")),
+            "{errs:#?}"
+        );
+        assert!(
+            errs[2].contains(&format!("bp.toml:{bucket}:11")),
+            "{errs:#?}"
+        );
+        // Without the errors, it parses, with every resource's tags worked out.
+        let fixed = src
+            .replace("rotation_period_days = 5\n", "")
+            .replace("kms_key.k5000", "kms_key.k0");
+        let bp = parse(Path::new("bp.toml"), fixed.as_bytes()).unwrap();
+        assert_eq!(bp.resources.len(), 5001);
+        assert!(bp.resources.iter().all(|r| r.computed.contains_key("tags")));
     }
 
     #[test]

@@ -440,6 +440,33 @@ kms_key = "kms_key.data"
     }
 
     #[test]
+    fn a_large_blueprint_is_planned_as_a_small_one_is() {
+        // Waves this long are planned on several threads: each bucket still sees its key
+        // being created, and a key already there by its ARN.
+        let mut src = String::from("[blueprint]\nname = \"t\"\nregion = \"eu-west-1\"\n");
+        for i in 0..600 {
+            src.push_str(&format!(
+                "[kms_key.k{i}]\n[s3_bucket.b{i}]\nname = \"bucket-{i}\"\nkms_key = \"kms_key.k{i}\"\n"
+            ));
+        }
+        let bp = blueprint(&src);
+        let (mut state, _) = converged(&bp);
+        for i in (1..600).step_by(2) {
+            state.remove(&format!("kms_key.k{i}"));
+        }
+        let plan = plan(&bp, &state, &HashMap::new(), Mode::Apply);
+        assert_eq!(plan.summary.create, 300);
+        for i in 0..600 {
+            let bucket = plan.change(&format!("s3_bucket.b{i}"));
+            let key = bucket.and_then(|c| c.attributes.iter().find(|a| a.name == "kms_key"));
+            match i % 2 {
+                0 => assert!(key.is_none(), "b{i}: {bucket:?}"),
+                _ => assert!(key.is_some_and(|k| k.after_unknown), "b{i}: {bucket:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn a_new_bucket_is_referred_to_by_its_name_before_it_exists() {
         let src = format!(
             "{BP}access_logs = \"s3_bucket.logs\"\n[s3_bucket.logs]\nname = \"logs-bucket\"\n"
