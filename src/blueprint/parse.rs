@@ -1,5 +1,6 @@
 //! Walks the spanned TOML tree against the schemas and builds a [`Blueprint`].
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -570,6 +571,11 @@ impl Walker<'_> {
             return;
         };
         let fields: Vec<Field> = kind.schema().iter().chain(META_FIELDS).copied().collect();
+        let references: Vec<&Field> = kind
+            .schema()
+            .iter()
+            .filter(|f| matches!(f.ty, Type::Ref(_) | Type::RefList(Some(_))))
+            .collect();
         for (key, body) in table.iter() {
             let name = key.get_ref().as_ref();
             let address = format!("{}.{}", kind.name(), name);
@@ -585,15 +591,8 @@ impl Walker<'_> {
                 header: key.span(),
                 fields: Vec::new(),
             };
-            if let DeValue::Table(t) = body.get_ref() {
-                for (k, v) in t.iter() {
-                    // Fields that are not the kind's are reported by `table`.
-                    if let Some(field) = fields.iter().find(|f| f.name == k.get_ref().as_ref()) {
-                        written.fields.push((field.name, v.span()));
-                    }
-                }
-            }
-            let Some(mut attrs) = self.table(&fields, body, &address) else {
+            let Some(mut attrs) = self.table_at(&fields, body, &address, &mut written.fields)
+            else {
                 continue;
             };
             if let Some(Value::Object(own)) = attrs.get("tags") {
@@ -617,7 +616,7 @@ impl Walker<'_> {
             if let Some(Value::Array(list)) = attrs.remove("depends_on") {
                 dependencies.extend(list.iter().filter_map(Value::as_str).map(String::from));
             }
-            for field in kind.schema() {
+            for field in &references {
                 match (field.ty, attrs.get(field.name)) {
                     (Type::Ref(_), Some(Value::String(target))) => {
                         dependencies.push(target.clone());
@@ -652,6 +651,17 @@ impl Walker<'_> {
     /// A table with bad fields still yields what could be read, so that references to its
     /// resource resolve and one mistake is not reported again at every reference.
     fn table(&mut self, fields: &[Field], value: &Spanned<DeValue>, ctx: &str) -> Option<Attrs> {
+        self.table_at(fields, value, ctx, &mut Vec::new())
+    }
+
+    /// [`Walker::table`], adding to `spans` where each of the fields is written.
+    fn table_at(
+        &mut self,
+        fields: &[Field],
+        value: &Spanned<DeValue>,
+        ctx: &str,
+        spans: &mut Vec<(&'static str, Range<usize>)>,
+    ) -> Option<Attrs> {
         let DeValue::Table(table) = value.get_ref() else {
             self.diags.error(
                 &value.span(),
@@ -664,10 +674,15 @@ impl Walker<'_> {
         };
         let mut attrs = Attrs::new();
         // Fields written but invalid are reported once, for what is wrong, not as missing.
-        let present: Vec<&str> = table.iter().map(|(k, _)| k.get_ref().as_ref()).collect();
+        let mut present = vec![false; fields.len()];
         for (key, v) in table.iter() {
             let name = key.get_ref().as_ref();
-            match fields.iter().find(|f| f.name == name && !f.computed) {
+            let found = fields.iter().position(|f| f.name == name);
+            if let Some(i) = found {
+                present[i] = true;
+                spans.push((fields[i].name, v.span()));
+            }
+            match found.map(|i| &fields[i]).filter(|f| !f.computed) {
                 Some(field) => {
                     if let Some(val) = self.convert(&field.ty, v, ctx, name) {
                         attrs.insert(name.to_string(), val);
@@ -693,10 +708,7 @@ impl Walker<'_> {
                 }
             }
         }
-        for field in fields {
-            if attrs.contains_key(field.name) || present.contains(&field.name) {
-                continue;
-            }
+        for (field, _) in fields.iter().zip(present).filter(|(_, present)| !present) {
             if field.required {
                 self.diags.error_hint(
                     &value.span(),
@@ -1022,7 +1034,7 @@ impl Walker<'_> {
 
     /// Values marked unique (bucket names, aliases) may appear only once per kind.
     fn check_unique(&mut self, resources: &[Resource], written: &[Written]) {
-        let mut seen: HashMap<(&str, &str, String), &str> = HashMap::new();
+        let mut seen: HashMap<(&str, &str, Cow<str>), &str> = HashMap::new();
         for (r, w) in resources.iter().zip(written) {
             let Some(kind) = resources::kind(r.kind) else {
                 continue;
@@ -1031,7 +1043,12 @@ impl Walker<'_> {
                 let Some(value) = r.attrs.get(field.name) else {
                     continue;
                 };
-                let key = (r.kind, field.name, value.to_string());
+                // Unique fields are strings: only another type's value is written out.
+                let text = match value {
+                    Value::String(s) => Cow::Borrowed(s.as_str()),
+                    other => Cow::Owned(other.to_string()),
+                };
+                let key = (r.kind, field.name, text);
                 if let Some(first) = seen.get(&key) {
                     self.diags.error_hint(
                         &w.of(field.name),
