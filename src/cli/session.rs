@@ -140,6 +140,17 @@ pub struct Refresh {
     pub unreadable: Vec<Unreadable>,
 }
 
+impl Drop for Session {
+    /// A session lasts as long as its command, and the process ends with it: the blueprint's
+    /// and the state's resources are left for the system to take back with the process, at
+    /// once, instead of being freed one allocation at a time (for 10 000 resources, more time
+    /// than the diff). The lock is released as usual, after this.
+    fn drop(&mut self) {
+        std::mem::forget(std::mem::take(&mut self.bp.resources));
+        std::mem::forget(std::mem::take(&mut self.state.resources));
+    }
+}
+
 impl Session {
     /// Opens the state under its lock, for commands that may write it.
     pub async fn open(
