@@ -13,7 +13,7 @@ use toml::de::{DeTable, DeValue, Error};
 use crate::parallel;
 
 /// Smaller files parse in one piece: the second thread would cost more than it saves.
-const SPLIT_FROM_BYTES: usize = 128 * 1024;
+pub(super) const SPLIT_FROM_BYTES: usize = 128 * 1024;
 
 /// Whether `source` is worth work on a second thread: large, with a second core to use.
 pub(super) fn is_large(source: &str) -> bool {

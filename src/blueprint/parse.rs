@@ -1353,7 +1353,7 @@ mod tests {
             }
         }
         src.push_str("[s3_bucket.b]\nname = \"b-bucket\"\nkms_key = \"kms_key.k5000\"\n");
-        assert!(src.len() > 256 * 1024);
+        assert!(src.len() >= document::SPLIT_FROM_BYTES);
         let line = |needle: &str| src[..src.find(needle).unwrap_or(0)].lines().count() + 1;
         let errs = errors(&src);
         assert_eq!(errs.len(), 3, "{errs:#?}");
