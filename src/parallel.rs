@@ -11,15 +11,12 @@ const MAX_THREADS: usize = 8;
 
 /// `f` of each item, in the items' order.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = (items.len() / ITEMS_PER_THREAD).clamp(1, MAX_THREADS);
-    let threads = if threads == 1 {
-        1
-    } else {
-        threads.min(cores())
-    };
-    if threads == 1 {
+    let threads = (items.len() / ITEMS_PER_THREAD).min(MAX_THREADS);
+    // The cores are asked only for a list long enough to split.
+    if threads < 2 || cores() < 2 {
         return items.iter().map(f).collect();
     }
+    let threads = threads.min(cores());
     let chunk = items.len().div_ceil(threads);
     let f = &f;
     std::thread::scope(|s| {
@@ -41,6 +38,28 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     })
 }
 
+/// `a` and `b`: with `split` (work large enough to pay for a thread), `a` on a second thread
+/// while `b` runs on this one; else `a`, then `b`, here.
+pub fn join<RA: Send, RB>(
+    split: bool,
+    a: impl FnOnce() -> RA + Send,
+    b: impl FnOnce() -> RB,
+) -> (RA, RB) {
+    if !split {
+        let ra = a();
+        return (ra, b());
+    }
+    std::thread::scope(|s| {
+        let a = s.spawn(a);
+        let rb = b();
+        match a.join() {
+            Ok(ra) => (ra, rb),
+            // A panic in `a` is the caller's, as it would be on one thread.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 /// The cores this process may use, asked once: the answer reads files on Linux.
 pub fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
@@ -57,6 +76,13 @@ mod tests {
             let items: Vec<usize> = (0..len).collect();
             let out = map(&items, |i| i * 2);
             assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn join_gives_each_result_in_its_place() {
+        for split in [false, true] {
+            assert_eq!(join(split, || "a", || "b"), ("a", "b"));
         }
     }
 }

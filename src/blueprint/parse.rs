@@ -201,18 +201,14 @@ pub fn parse_with(
         }
         return Err(w.diags.into_vec());
     }
+    let sections = w.sections(root.get_ref(), early);
     // Freeing a large file's tree takes a while: it is dropped on a second thread while the
     // checks across resources run.
-    let large = document::is_large(source);
-    let bp = std::thread::scope(|s| {
-        let sections = w.sections(root.get_ref(), early);
-        if large {
-            s.spawn(move || drop(root));
-        } else {
-            drop(root);
-        }
-        sections.and_then(|sections| w.finish(path, source, sections))
-    });
+    let ((), bp) = parallel::join(
+        document::is_large(source),
+        move || drop(root),
+        || sections.and_then(|sections| w.finish(path, source, sections)),
+    );
     if w.diags.is_empty()
         && let Some(bp) = bp
     {
@@ -321,14 +317,7 @@ impl Walker<'_> {
 
     /// The checks across resources, and the blueprint if they pass.
     fn finish(&mut self, path: &Path, source: &str, sections: Sections) -> Option<Blueprint> {
-        let Sections {
-            header,
-            tags,
-            state,
-            drift_ignore,
-            waivers,
-            resources,
-        } = sections;
+        let header = &sections.header;
         let home = header.get("region").and_then(Value::as_str).unwrap_or("");
         let regions: Vec<String> = header
             .get("regions")
@@ -340,7 +329,7 @@ impl Walker<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        let mut resources = expand_per_region(resources, home, &regions);
+        let mut resources = expand_per_region(sections.resources, home, &regions);
         let base_dir = path.parent().unwrap_or(Path::new("."));
         for (r, written) in &mut resources {
             let Some(kind) = resources::kind(r.kind) else {
@@ -368,29 +357,23 @@ impl Walker<'_> {
             r.positions = positions;
         }
         let name = header.get("name").and_then(Value::as_str).unwrap_or("");
-        let beside = || {
-            let cycle = graph::find_cycle(
-                resources
-                    .iter()
-                    .map(|r| (r.address.as_str(), r.dependencies.as_slice())),
-            );
-            (cycle, hex::encode(Sha256::digest(source.as_bytes())))
-        };
         // The cycle check and the file's digest need nothing the other checks find: for a
         // large file they run on a thread beside them.
-        let ((cycle, source_sha256), computed) = if document::is_large(source) {
-            std::thread::scope(|s| {
-                let beside = s.spawn(beside);
-                let computed = self.across(&waivers, &resources, &written, home, &tags, name);
-                match beside.join() {
-                    Ok(found) => (found, computed),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            })
-        } else {
-            let computed = self.across(&waivers, &resources, &written, home, &tags, name);
-            (beside(), computed)
-        };
+        let ((cycle, source_sha256), computed) = parallel::join(
+            document::is_large(source),
+            || {
+                let cycle = graph::find_cycle(
+                    resources
+                        .iter()
+                        .map(|r| (r.address.as_str(), r.dependencies.as_slice())),
+                );
+                (cycle, hex::encode(Sha256::digest(source.as_bytes())))
+            },
+            || {
+                let (waivers, tags) = (&sections.waivers, &sections.tags);
+                self.across(waivers, &resources, &written, home, tags, name)
+            },
+        );
         for (r, computed) in resources.iter_mut().zip(computed) {
             r.computed = computed;
         }
@@ -425,10 +408,10 @@ impl Walker<'_> {
                         .collect()
                 })
                 .unwrap_or_default(),
-            tags,
-            state,
-            drift_ignore,
-            waivers: waivers.into_iter().map(|(w, _)| w).collect(),
+            tags: sections.tags,
+            state: sections.state,
+            drift_ignore: sections.drift_ignore,
+            waivers: sections.waivers.into_iter().map(|(w, _)| w).collect(),
             resources,
         })
     }
