@@ -1,16 +1,83 @@
 //! Parses a blueprint's TOML text into the spanned tree the walker reads.
 //!
+//! The tree is built from `toml_parser`'s events ([`build`]); a file that builder leaves to
+//! toml (a syntax error, a key defined twice, the rarer TOML constructs) is parsed by toml,
+//! whose tree is converted and whose errors are reported.
+//!
 //! A large file is parsed in two halves on two threads, split before a line that starts a
 //! table, and the halves are merged as one parse would have built the tree. Whenever the
-//! split could make a difference (a syntax error in either half, which is what a split inside
-//! a multi-line string, array or inline table gives, or a key of both halves that is not a
-//! table the second half only adds tables to), the whole file is parsed again in one piece:
-//! the tree and every error are always those of one parse.
+//! split could make a difference (either half not parsing, which is what a split inside a
+//! multi-line string, array or inline table gives, or a key of both halves that is not a
+//! table the second half only adds tables to), the whole file is parsed again in one piece.
+
+mod build;
+
+use std::borrow::Cow;
+use std::ops::Range;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, Error};
 
 use crate::parallel;
+
+/// A value and where it is written.
+#[derive(Debug, PartialEq)]
+pub(super) struct Node<'i> {
+    pub span: Range<usize>,
+    pub item: Item<'i>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) enum Item<'i> {
+    String(Cow<'i, str>),
+    /// The digits, without `_` or a radix prefix.
+    Integer {
+        digits: Cow<'i, str>,
+        radix: u32,
+    },
+    Float(Cow<'i, str>),
+    Boolean(bool),
+    Datetime,
+    Array(Vec<Node<'i>>),
+    Table(Table<'i>),
+}
+
+/// A table's entries, in key order (as toml's ordered map holds them).
+#[derive(Debug, PartialEq)]
+pub(super) struct Table<'i> {
+    entries: Vec<Entry<'i>>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) struct Entry<'i> {
+    pub key: Key<'i>,
+    pub node: Node<'i>,
+}
+
+#[derive(Debug, PartialEq)]
+pub(super) struct Key<'i> {
+    pub name: Cow<'i, str>,
+    pub span: Range<usize>,
+}
+
+impl<'i> Table<'i> {
+    fn sorted(mut entries: Vec<Entry<'i>>) -> Self {
+        entries.sort_unstable_by(|a, b| a.key.name.cmp(&b.key.name));
+        Table { entries }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Node<'i>> {
+        let at = self
+            .entries
+            .binary_search_by(|e| e.key.name.as_ref().cmp(name))
+            .ok()?;
+        Some(&self.entries[at].node)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Key<'i>, &Node<'i>)> {
+        self.entries.iter().map(|e| (&e.key, &e.node))
+    }
+}
 
 /// Smaller files parse in one piece: the second thread would cost more than it saves.
 pub(super) const SPLIT_FROM_BYTES: usize = 128 * 1024;
@@ -20,44 +87,62 @@ pub(super) fn is_large(source: &str) -> bool {
     source.len() >= SPLIT_FROM_BYTES && parallel::cores() > 1
 }
 
-/// The tree of `source` and its syntax errors. `scratch` holds the second half's copy of the
-/// text, which the tree may borrow from.
-pub(super) fn parse<'i>(
-    source: &'i str,
-    scratch: &'i mut String,
-) -> (Spanned<DeTable<'i>>, Vec<Error>) {
+/// The tree of `source` and its syntax errors.
+pub(super) fn parse(source: &str) -> (Table<'_>, Vec<Error>) {
     let halves = match split_point(source) {
-        Some(at) if is_large(source) => in_halves(source, at, scratch),
+        Some(at) if is_large(source) => in_halves(source, at),
         _ => None,
     };
-    match halves {
-        Some(root) => (root, Vec::new()),
-        None => DeTable::parse_recoverable(source),
+    if let Some(root) = halves.or_else(|| build::build(source, 0..source.len())) {
+        return (root, Vec::new());
+    }
+    let (root, errors) = DeTable::parse_recoverable(source);
+    (from_toml_table(root.into_inner()), errors)
+}
+
+/// toml's tree as this module's.
+fn from_toml(value: Spanned<DeValue<'_>>) -> Node<'_> {
+    let span = value.span();
+    let item = match value.into_inner() {
+        DeValue::String(s) => Item::String(s),
+        DeValue::Integer(i) => Item::Integer {
+            radix: i.radix(),
+            digits: Cow::Owned(i.as_str().to_string()),
+        },
+        DeValue::Float(f) => Item::Float(Cow::Owned(f.as_str().to_string())),
+        DeValue::Boolean(b) => Item::Boolean(b),
+        DeValue::Datetime(_) => Item::Datetime,
+        DeValue::Array(items) => Item::Array(items.into_iter().map(from_toml).collect()),
+        DeValue::Table(t) => Item::Table(from_toml_table(t)),
+    };
+    Node { span, item }
+}
+
+fn from_toml_table(table: DeTable<'_>) -> Table<'_> {
+    Table {
+        entries: table
+            .into_iter()
+            .map(|(k, v)| Entry {
+                key: Key {
+                    span: k.span(),
+                    name: k.into_inner(),
+                },
+                node: from_toml(v),
+            })
+            .collect(),
     }
 }
 
 /// The tree of `source` parsed in two halves, the second from `at`, unless the split could
 /// change it.
-fn in_halves<'i>(
-    source: &'i str,
-    at: usize,
-    scratch: &'i mut String,
-) -> Option<Spanned<DeTable<'i>>> {
-    // The second half's copy has the first half blanked, so that its spans are the file's.
-    scratch.clear();
-    scratch.extend(std::iter::repeat_n(' ', at));
-    scratch.push_str(&source[at..]);
-    let second: &'i String = scratch;
-    let ((mut root, first_errors), second) = std::thread::scope(|s| {
-        let second = s.spawn(|| DeTable::parse_recoverable(second));
-        let first = DeTable::parse_recoverable(&source[..at]);
+fn in_halves(source: &str, at: usize) -> Option<Table<'_>> {
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| build::build(source, at..source.len()));
+        let first = build::build(source, 0..at);
         (first, second.join())
     });
-    let (rest, second_errors) = second.ok()?;
-    if !first_errors.is_empty() || !second_errors.is_empty() {
-        return None;
-    }
-    merge(root.get_mut(), rest.into_inner(), source).ok()?;
+    let (mut root, rest) = (first?, second.ok()??);
+    merge(&mut root, rest, source).ok()?;
     Some(root)
 }
 
@@ -81,24 +166,43 @@ struct Conflict;
 /// implied table may extend one the first half has, as one parse would allow (any table but
 /// an inline one); any other key both halves hold is a conflict, whether one parse would
 /// report it (a table defined twice) or accept it (an array of tables continued).
-fn merge<'i>(into: &mut DeTable<'i>, from: DeTable<'i>, source: &str) -> Result<(), Conflict> {
-    for (key, value) in from {
-        let Some(existing) = into.get_mut(&key) else {
-            into.insert(key, value);
+fn merge<'i>(into: &mut Table<'i>, from: Table<'i>, source: &str) -> Result<(), Conflict> {
+    let mut added = Vec::new();
+    for entry in from.entries {
+        let Ok(at) = into
+            .entries
+            .binary_search_by(|e| e.key.name.cmp(&entry.key.name))
+        else {
+            added.push(entry);
             continue;
         };
-        let written_out =
-            |v: &Spanned<DeValue>| source.as_bytes().get(v.span().start) == Some(&b'[');
-        let inline = source.as_bytes().get(existing.span().start) == Some(&b'{');
-        if written_out(&value) || inline {
+        let existing = &mut into.entries[at].node;
+        let written_out = source.as_bytes().get(entry.node.span.start) == Some(&b'[');
+        let inline = source.as_bytes().get(existing.span.start) == Some(&b'{');
+        if written_out || inline {
             return Err(Conflict);
         }
-        match (existing.get_mut(), value.into_inner()) {
-            (DeValue::Table(have), DeValue::Table(more)) => merge(have, more, source)?,
+        match (&mut existing.item, entry.node.item) {
+            (Item::Table(have), Item::Table(more)) => merge(have, more, source)?,
             _ => return Err(Conflict),
         }
     }
+    if !added.is_empty() {
+        into.entries.append(&mut added);
+        into.entries
+            .sort_unstable_by(|a, b| a.key.name.cmp(&b.key.name));
+    }
     Ok(())
+}
+
+/// toml's tree of `source`, as this module's, and its errors.
+#[cfg(test)]
+fn toml_tree(source: &str) -> (Table<'_>, Vec<String>) {
+    let (root, errors) = DeTable::parse_recoverable(source);
+    (
+        from_toml_table(root.into_inner()),
+        errors.iter().map(|e| e.to_string()).collect(),
+    )
 }
 
 #[cfg(test)]
@@ -116,18 +220,9 @@ mod tests {
         format!("{}{body}{}", filler(0), filler(4000))
     }
 
-    fn one_piece(source: &str) -> (String, Vec<String>) {
-        let (root, errors) = DeTable::parse_recoverable(source);
-        (
-            format!("{root:?}"),
-            errors.iter().map(|e| e.to_string()).collect(),
-        )
-    }
-
     /// The tree of the split parse, if it does not fall back to one piece.
-    fn halves(source: &str) -> Option<String> {
-        let at = split_point(source)?;
-        in_halves(source, at, &mut String::new()).map(|root| format!("{root:?}"))
+    fn halves(source: &str) -> Option<Table<'_>> {
+        in_halves(source, split_point(source)?)
     }
 
     #[test]
@@ -146,9 +241,12 @@ mod tests {
             format!("d.x = 1\n{}[d.y]\nz = 2\n", large("")),
         ];
         for source in &merged {
-            let (tree, errors) = one_piece(source);
+            let (tree, errors) = toml_tree(source);
             assert!(errors.is_empty());
             assert_eq!(halves(source), Some(tree));
+            let (parsed, errors) = parse(source);
+            assert!(errors.is_empty());
+            assert_eq!(parsed, toml_tree(source).0);
         }
     }
 
@@ -180,6 +278,12 @@ mod tests {
         for source in &cases {
             assert!(split_point(source).is_some());
             assert_eq!(halves(source), None);
+            // In one piece, the tree and the errors are toml's.
+            let (tree, errors) = parse(source);
+            let (want, want_errors) = toml_tree(source);
+            assert_eq!(tree, want);
+            let errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            assert_eq!(errors, want_errors);
         }
     }
 

@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
-use super::document;
+use super::document::{self, Item, Node, Table};
 use super::schema::{Default, Field, Type};
 use super::{Attrs, Blueprint, Positions, Resource, StateConfig, Waiver, split_address};
 use crate::graph;
@@ -183,8 +181,7 @@ pub fn parse_with(
         refs: Vec::new(),
     };
     // Recovering parse: every syntax error of the file at once, not only the first.
-    let mut scratch = String::new();
-    let (root, syntax) = document::parse(source, &mut scratch);
+    let (root, syntax) = document::parse(source);
     if !syntax.is_empty() {
         let mut seen = Vec::new();
         for e in syntax {
@@ -201,7 +198,7 @@ pub fn parse_with(
         }
         return Err(w.diags.into_vec());
     }
-    let sections = w.sections(root.get_ref(), early);
+    let sections = w.sections(&root, early);
     // Freeing a large file's tree takes a while: it is dropped on a second thread while the
     // checks across resources run.
     let ((), bp) = parallel::join(
@@ -221,7 +218,7 @@ impl Walker<'_> {
     /// Walks the tree's sections and resources, telling `early` the name and state first.
     fn sections(
         &mut self,
-        root: &DeTable,
+        root: &Table,
         early: &mut dyn FnMut(&str, &StateConfig),
     ) -> Option<Sections> {
         let mut header = None;
@@ -238,7 +235,7 @@ impl Walker<'_> {
         if let Some(value) = root.get("state")
             && let Some(t) = self.table(STATE_FIELDS, value, "[state]")
         {
-            state = self.state_config(&t, value.span());
+            state = self.state_config(&t, value.span.clone());
         }
         if self.diags.is_empty()
             && let Some(name) = header.as_ref().and_then(|h| h.get("name")?.as_str())
@@ -246,13 +243,13 @@ impl Walker<'_> {
             early(name, &state);
         }
         for (key, value) in root.iter() {
-            let name = key.get_ref().as_ref();
+            let name = key.name.as_ref();
             match name {
                 "blueprint" | "state" => {}
                 "tags" => {
                     if let Some(t) = self.convert(&Type::StrMap, value, "[tags]", "tags") {
                         tags = string_map(&t);
-                        self.check_tags(&tags, value.span());
+                        self.check_tags(&tags, value.span.clone());
                     }
                 }
                 "waiver" => waivers = self.waivers(value),
@@ -283,7 +280,7 @@ impl Walker<'_> {
                             ),
                         };
                         self.diags.error_hint(
-                            &key.span(),
+                            &key.span,
                             format!("unknown section or resource kind `{name}`"),
                             hint,
                         );
@@ -461,10 +458,10 @@ impl Walker<'_> {
     }
 
     /// `[[waiver]]` tables, each with where it is written.
-    fn waivers(&mut self, value: &Spanned<DeValue>) -> Vec<(Waiver, Range<usize>)> {
-        let DeValue::Array(items) = value.get_ref() else {
+    fn waivers(&mut self, value: &Node) -> Vec<(Waiver, Range<usize>)> {
+        let Item::Array(items) = &value.item else {
             self.diags.error_hint(
-                &value.span(),
+                &value.span,
                 "`waiver` must be an array of tables",
                 "write each waiver as `[[waiver]]` with `rule`, `resource`, `reason` and `expires`",
             );
@@ -486,9 +483,9 @@ impl Walker<'_> {
                     resource: text("resource"),
                     reason: text("reason"),
                     expires,
-                    position: self.diags.position(item.span().start),
+                    position: self.diags.position(item.span.clone().start),
                 },
-                item.span(),
+                item.span.clone(),
             ));
         }
         out
@@ -542,12 +539,12 @@ impl Walker<'_> {
     fn resources_of(
         &mut self,
         kind: &'static dyn resources::ResourceKind,
-        value: &Spanned<DeValue>,
+        value: &Node,
         out: &mut Vec<(Resource, Written)>,
     ) {
-        let DeValue::Table(table) = value.get_ref() else {
+        let Item::Table(table) = &value.item else {
             self.diags.error_hint(
-                &value.span(),
+                &value.span,
                 format!("`{}` must hold tables of resources", kind.name()),
                 format!("write each resource as `[{}.NAME]`", kind.name()),
             );
@@ -560,18 +557,18 @@ impl Walker<'_> {
             .filter(|f| matches!(f.ty, Type::Ref(_) | Type::RefList(Some(_))))
             .collect();
         for (key, body) in table.iter() {
-            let name = key.get_ref().as_ref();
+            let name = key.name.as_ref();
             let address = format!("{}.{}", kind.name(), name);
             if let Err(why) = check_resource_name(name) {
                 self.diags.error_hint(
-                    &key.span(),
+                    &key.span,
                     format!("invalid resource name `{name}`: {why}"),
                     "use lowercase letters, digits, `_` and `-`, starting with a letter",
                 );
                 continue;
             }
             let mut written = Written {
-                header: key.span(),
+                header: key.span.clone(),
                 fields: Vec::new(),
             };
             let Some(mut attrs) = self.table_at(&fields, body, &address, &mut written.fields)
@@ -633,7 +630,7 @@ impl Walker<'_> {
     ///
     /// A table with bad fields still yields what could be read, so that references to its
     /// resource resolve and one mistake is not reported again at every reference.
-    fn table(&mut self, fields: &[Field], value: &Spanned<DeValue>, ctx: &str) -> Option<Attrs> {
+    fn table(&mut self, fields: &[Field], value: &Node, ctx: &str) -> Option<Attrs> {
         self.table_at(fields, value, ctx, &mut Vec::new())
     }
 
@@ -641,17 +638,14 @@ impl Walker<'_> {
     fn table_at(
         &mut self,
         fields: &[Field],
-        value: &Spanned<DeValue>,
+        value: &Node,
         ctx: &str,
         spans: &mut Vec<(&'static str, Range<usize>)>,
     ) -> Option<Attrs> {
-        let DeValue::Table(table) = value.get_ref() else {
+        let Item::Table(table) = &value.item else {
             self.diags.error(
-                &value.span(),
-                format!(
-                    "`{ctx}` must be a table, found {}",
-                    describe(value.get_ref())
-                ),
+                &value.span,
+                format!("`{ctx}` must be a table, found {}", describe(&value.item)),
             );
             return None;
         };
@@ -659,11 +653,11 @@ impl Walker<'_> {
         // Fields written but invalid are reported once, for what is wrong, not as missing.
         let mut present = vec![false; fields.len()];
         for (key, v) in table.iter() {
-            let name = key.get_ref().as_ref();
+            let name = key.name.as_ref();
             let found = fields.iter().position(|f| f.name == name);
             if let Some(i) = found {
                 present[i] = true;
-                spans.push((fields[i].name, v.span()));
+                spans.push((fields[i].name, v.span.clone()));
             }
             match found.map(|i| &fields[i]).filter(|f| !f.computed) {
                 Some(field) => {
@@ -684,7 +678,7 @@ impl Walker<'_> {
                         ),
                     };
                     self.diags.error_hint(
-                        &key.span(),
+                        &key.span,
                         format!("unknown field `{name}` in `{ctx}`"),
                         hint,
                     );
@@ -694,7 +688,7 @@ impl Walker<'_> {
         for (field, _) in fields.iter().zip(present).filter(|(_, present)| !present) {
             if field.required {
                 self.diags.error_hint(
-                    &value.span(),
+                    &value.span,
                     format!("`{ctx}` is missing the required field `{}`", field.name),
                     format!("add `{} = ...` ({})", field.name, field.doc),
                 );
@@ -706,30 +700,24 @@ impl Walker<'_> {
     }
 
     /// Converts one TOML value to the field's type, reporting a mismatch.
-    fn convert(
-        &mut self,
-        ty: &Type,
-        value: &Spanned<DeValue>,
-        ctx: &str,
-        name: &str,
-    ) -> Option<Value> {
-        let span = value.span();
+    fn convert(&mut self, ty: &Type, value: &Node, ctx: &str, name: &str) -> Option<Value> {
+        let span = value.span.clone();
         let mismatch = |w: &mut Self| {
             w.diags.error_hint(
                 &span,
                 format!(
                     "`{name}` in `{ctx}` must be {}, found {}",
                     ty.describe(),
-                    describe(value.get_ref())
+                    describe(&value.item)
                 ),
                 ty.example(name),
             );
             None
         };
-        match (ty, value.get_ref()) {
-            (Type::Bool, DeValue::Boolean(b)) => Some(Value::Bool(*b)),
-            (Type::Int { min, max }, DeValue::Integer(i)) => {
-                match i64::from_str_radix(i.as_str(), i.radix()) {
+        match (ty, &value.item) {
+            (Type::Bool, Item::Boolean(b)) => Some(Value::Bool(*b)),
+            (Type::Int { min, max }, Item::Integer { digits, radix }) => {
+                match i64::from_str_radix(digits, *radix) {
                     Ok(n) if (*min..=*max).contains(&n) => Some(Value::from(n)),
                     _ => {
                         self.diags.error_hint(
@@ -741,7 +729,7 @@ impl Walker<'_> {
                     }
                 }
             }
-            (Type::Str(check), DeValue::String(s)) => {
+            (Type::Str(check), Item::String(s)) => {
                 if let Some(Err(why)) = check.map(|c| c(s)) {
                     self.diags
                         .error(&span, format!("`{name}` in `{ctx}`: {why} (got `{s}`)"));
@@ -749,7 +737,7 @@ impl Walker<'_> {
                 }
                 Some(Value::String(s.to_string()))
             }
-            (Type::Json, DeValue::String(s)) => match serde_json::from_str::<Value>(s) {
+            (Type::Json, Item::String(s)) => match serde_json::from_str::<Value>(s) {
                 Ok(doc @ Value::Object(_)) => Some(doc),
                 Ok(_) => {
                     self.diags
@@ -765,7 +753,7 @@ impl Walker<'_> {
                     None
                 }
             },
-            (Type::Ref(kind), DeValue::String(s)) => {
+            (Type::Ref(kind), Item::String(s)) => {
                 self.refs.push(RefSite {
                     from: ctx.to_string(),
                     field: name.to_string(),
@@ -775,23 +763,23 @@ impl Walker<'_> {
                 });
                 Some(Value::String(s.to_string()))
             }
-            (Type::RefList(kind), DeValue::Array(items)) => {
+            (Type::RefList(kind), Item::Array(items)) => {
                 let mut out = Vec::new();
                 for item in items.iter() {
-                    match item.get_ref() {
-                        DeValue::String(s) => {
+                    match &item.item {
+                        Item::String(s) => {
                             self.refs.push(RefSite {
                                 from: ctx.to_string(),
                                 field: name.to_string(),
                                 target: s.to_string(),
                                 kind: *kind,
-                                span: item.span(),
+                                span: item.span.clone(),
                             });
                             out.push(Value::String(s.to_string()));
                         }
                         other => {
                             self.diags.error(
-                                &item.span(),
+                                &item.span,
                                 format!(
                                     "`{name}` in `{ctx}` must list addresses as strings, found {}",
                                     describe(other)
@@ -803,22 +791,22 @@ impl Walker<'_> {
                 }
                 Some(Value::Array(out))
             }
-            (Type::StrList(check), DeValue::Array(items)) => {
+            (Type::StrList(check), Item::Array(items)) => {
                 let mut out = Vec::new();
                 for item in items.iter() {
-                    let DeValue::String(s) = item.get_ref() else {
+                    let Item::String(s) = &item.item else {
                         self.diags.error(
-                            &item.span(),
+                            &item.span,
                             format!(
                                 "`{name}` in `{ctx}` must be a list of strings, found {}",
-                                describe(item.get_ref())
+                                describe(&item.item)
                             ),
                         );
                         return None;
                     };
                     if let Some(Err(why)) = check.map(|c| c(s)) {
                         self.diags.error(
-                            &item.span(),
+                            &item.span,
                             format!("`{name}` in `{ctx}`: {why} (got `{s}`)"),
                         );
                         return None;
@@ -827,39 +815,39 @@ impl Walker<'_> {
                 }
                 Some(Value::Array(out))
             }
-            (Type::StrMap, DeValue::Table(t)) => {
+            (Type::StrMap, Item::Table(t)) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in t.iter() {
-                    let DeValue::String(s) = v.get_ref() else {
+                    let Item::String(s) = &v.item else {
                         self.diags.error(
-                            &v.span(),
+                            &v.span,
                             format!(
                                 "`{}` in `{ctx}` must be a string, found {}",
-                                k.get_ref(),
-                                describe(v.get_ref())
+                                k.name,
+                                describe(&v.item)
                             ),
                         );
                         return None;
                     };
-                    out.insert(k.get_ref().to_string(), Value::String(s.to_string()));
+                    out.insert(k.name.to_string(), Value::String(s.to_string()));
                 }
                 Some(Value::Object(out))
             }
-            (Type::PolicyMap, DeValue::Table(t)) => {
+            (Type::PolicyMap, Item::Table(t)) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in t.iter() {
-                    let doc = match v.get_ref() {
-                        DeValue::String(s) => serde_json::from_str::<Value>(s).ok(),
+                    let doc = match &v.item {
+                        Item::String(s) => serde_json::from_str::<Value>(s).ok(),
                         other => toml_to_json(other),
                     };
                     match doc {
                         Some(doc @ Value::Object(_)) => {
-                            out.insert(k.get_ref().to_string(), doc);
+                            out.insert(k.name.to_string(), doc);
                         }
                         _ => {
                             self.diags.error_hint(
-                                &v.span(),
-                                format!("policy `{}` in `{ctx}` is not a JSON object", k.get_ref()),
+                                &v.span,
+                                format!("policy `{}` in `{ctx}` is not a JSON object", k.name),
                                 "write the document as JSON in a '''...''' string, or as a TOML table",
                             );
                             return None;
@@ -868,7 +856,7 @@ impl Walker<'_> {
                 }
                 Some(Value::Object(out))
             }
-            (Type::Table(fields), DeValue::Table(_)) => self
+            (Type::Table(fields), Item::Table(_)) => self
                 .table(fields, value, &format!("{ctx}.{name}"))
                 .map(|attrs| Value::Object(attrs.into_iter().collect())),
             _ => mismatch(self),
@@ -1148,37 +1136,37 @@ fn expand_per_region(
 
 /// A TOML value as JSON (for documents written as TOML tables); `None` for a date-time,
 /// which JSON documents have no use for.
-fn toml_to_json(value: &DeValue) -> Option<Value> {
+fn toml_to_json(value: &Item) -> Option<Value> {
     Some(match value {
-        DeValue::String(s) => Value::String(s.to_string()),
-        DeValue::Integer(i) => Value::from(i64::from_str_radix(i.as_str(), i.radix()).ok()?),
-        DeValue::Float(f) => Value::from(f.as_str().parse::<f64>().ok()?),
-        DeValue::Boolean(b) => Value::Bool(*b),
-        DeValue::Datetime(_) => return None,
-        DeValue::Array(items) => Value::Array(
+        Item::String(s) => Value::String(s.to_string()),
+        Item::Integer { digits, radix } => Value::from(i64::from_str_radix(digits, *radix).ok()?),
+        Item::Float(f) => Value::from(f.parse::<f64>().ok()?),
+        Item::Boolean(b) => Value::Bool(*b),
+        Item::Datetime => return None,
+        Item::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|i| toml_to_json(i.get_ref()))
+                .map(|i| toml_to_json(&i.item))
                 .collect::<Option<Vec<_>>>()?,
         ),
-        DeValue::Table(t) => Value::Object(
+        Item::Table(t) => Value::Object(
             t.iter()
-                .map(|(k, v)| Some((k.get_ref().to_string(), toml_to_json(v.get_ref())?)))
+                .map(|(k, v)| Some((k.name.to_string(), toml_to_json(&v.item)?)))
                 .collect::<Option<serde_json::Map<_, _>>>()?,
         ),
     })
 }
 
 /// Names a TOML value's type for error messages.
-fn describe(value: &DeValue) -> &'static str {
+fn describe(value: &Item) -> &'static str {
     match value {
-        DeValue::String(_) => "a string",
-        DeValue::Integer(_) => "an integer",
-        DeValue::Float(_) => "a float",
-        DeValue::Boolean(_) => "a boolean",
-        DeValue::Datetime(_) => "a date-time",
-        DeValue::Array(_) => "an array",
-        DeValue::Table(_) => "a table",
+        Item::String(_) => "a string",
+        Item::Integer { .. } => "an integer",
+        Item::Float(_) => "a float",
+        Item::Boolean(_) => "a boolean",
+        Item::Datetime => "a date-time",
+        Item::Array(_) => "an array",
+        Item::Table(_) => "a table",
     }
 }
 
