@@ -3,6 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A position in a blueprint file, 1-based as editors show it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,17 +38,48 @@ impl<'a> Lines<'a> {
 
     /// The line and the column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> Position {
-        let offset = offset.min(self.source.len());
-        // A span may end inside a multi-byte character of hostile input: step back to a boundary.
-        let offset = (0..=offset)
-            .rev()
-            .find(|&o| self.source.is_char_boundary(o))
-            .unwrap_or(0);
-        let line = self.starts.partition_point(|&start| start <= offset);
-        let start = self.starts[line - 1];
-        let column = self.source[start..offset].chars().count() + 1;
-        Position { line, column }
+        position(self.source, &self.starts, offset)
     }
+}
+
+/// A blueprint's text and where its lines start, kept with the parsed blueprint: a position
+/// is worked out only for what is reported, not for every field of every resource.
+#[derive(Clone)]
+pub struct SourceMap {
+    text: Arc<str>,
+    starts: Arc<[usize]>,
+}
+
+impl SourceMap {
+    pub fn new(lines: &Lines<'_>) -> SourceMap {
+        SourceMap {
+            text: Arc::from(lines.source),
+            starts: Arc::from(lines.starts.as_slice()),
+        }
+    }
+
+    pub fn position(&self, offset: usize) -> Position {
+        position(&self.text, &self.starts, offset)
+    }
+}
+
+impl fmt::Debug for SourceMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SourceMap({} lines)", self.starts.len())
+    }
+}
+
+fn position(source: &str, starts: &[usize], offset: usize) -> Position {
+    let offset = offset.min(source.len());
+    // A span may end inside a multi-byte character of hostile input: step back to a boundary.
+    let offset = (0..=offset)
+        .rev()
+        .find(|&o| source.is_char_boundary(o))
+        .unwrap_or(0);
+    let line = starts.partition_point(|&start| start <= offset);
+    let start = starts[line - 1];
+    let column = source[start..offset].chars().count() + 1;
+    Position { line, column }
 }
 
 /// One problem found in a blueprint.
@@ -122,6 +154,11 @@ impl<'a> Diagnostics<'a> {
     /// The position of a byte offset of the blueprint.
     pub fn position(&self, offset: usize) -> Position {
         self.lines.position(offset)
+    }
+
+    /// The blueprint's text and line starts, for positions worked out later.
+    pub fn source_map(&self) -> SourceMap {
+        SourceMap::new(&self.lines)
     }
 
     pub fn into_vec(mut self) -> Vec<Diagnostic> {

@@ -74,6 +74,10 @@ impl<'i> Table<'i> {
         Some(&self.entries[at].node)
     }
 
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Key<'i>, &Node<'i>)> {
         self.entries.iter().map(|e| (&e.key, &e.node))
     }

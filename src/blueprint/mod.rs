@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub use diagnostic::{Diagnostic, Position};
+pub use diagnostic::{Diagnostic, Position, SourceMap};
 pub use parse::{check_region, parse, parse_with};
 
 /// Attribute values of a resource, keyed by field name.
@@ -38,6 +38,8 @@ pub struct Blueprint {
     /// `[[waiver]]`s of hardening rules.
     pub waivers: Vec<Waiver>,
     pub resources: Vec<Resource>,
+    /// The file's text and line starts, for the positions of findings.
+    pub source_map: SourceMap,
 }
 
 impl Resource {
@@ -81,16 +83,17 @@ pub struct Resource {
     pub positions: Positions,
 }
 
-/// Where a resource's header and the fields written for it are in its blueprint.
+/// Where (as byte offsets) a resource's header and the fields written for it are in its
+/// blueprint; [`Blueprint::position`] turns one into a line and column.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Positions {
-    pub header: Position,
-    pub fields: Vec<(&'static str, Position)>,
+    pub header: usize,
+    pub fields: Vec<(&'static str, usize)>,
 }
 
 impl Positions {
     /// Where `field` is written, else (no field, or one left out) the resource's header.
-    pub fn of(&self, field: Option<&str>) -> Position {
+    pub fn of(&self, field: Option<&str>) -> usize {
         field
             .and_then(|name| self.fields.iter().find(|(f, _)| *f == name))
             .map_or(self.header, |(_, at)| *at)
@@ -127,6 +130,11 @@ pub struct Waiver {
 }
 
 impl Blueprint {
+    /// The line and column where `field` of `r` is written, else its header.
+    pub fn position(&self, r: &Resource, field: Option<&str>) -> Position {
+        self.source_map.position(r.positions.of(field))
+    }
+
     /// Where a resource lives: its own `region`, else the home region.
     pub fn region_of(&self, r: &Resource) -> String {
         r.region.clone().unwrap_or_else(|| self.region.clone())

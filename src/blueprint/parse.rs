@@ -341,13 +341,12 @@ impl Walker<'_> {
             }
         }
         let (mut resources, written): (Vec<Resource>, Vec<Written>) = resources.into_iter().unzip();
-        let diags = &self.diags;
         let positions = parallel::map(&written, |w| Positions {
-            header: diags.position(w.header.start),
+            header: w.header.start,
             fields: w
                 .fields
                 .iter()
-                .map(|(field, span)| (*field, diags.position(span.start)))
+                .map(|(field, span)| (*field, span.start))
                 .collect(),
         });
         for (r, positions) in resources.iter_mut().zip(positions) {
@@ -410,6 +409,7 @@ impl Walker<'_> {
             drift_ignore: sections.drift_ignore,
             waivers: sections.waivers.into_iter().map(|(w, _)| w).collect(),
             resources,
+            source_map: self.diags.source_map(),
         })
     }
 
@@ -550,6 +550,7 @@ impl Walker<'_> {
             );
             return;
         };
+        out.reserve(table.len());
         let fields: Vec<Field> = kind.schema().iter().chain(META_FIELDS).copied().collect();
         let references: Vec<&Field> = kind
             .schema()
@@ -1046,7 +1047,7 @@ impl Walker<'_> {
 }
 
 /// Where a resource's header and each of its fields are written (byte spans), kept beside
-/// it while walking, for errors; its positions are worked out from them once.
+/// it while walking, for errors; the resource keeps where each starts, for findings.
 #[derive(Clone)]
 struct Written {
     header: Range<usize>,
@@ -1097,7 +1098,7 @@ fn expand_per_region(
     home: &str,
     regions: &[String],
 ) -> Vec<(Resource, Written)> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(resources.len());
     for (mut r, written) in resources {
         if !resources::kind(r.kind).is_some_and(|k| k.per_region()) {
             out.push((r, written));

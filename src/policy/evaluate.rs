@@ -179,7 +179,7 @@ pub fn check_blueprint(bp: &Blueprint, today: NaiveDate) -> Evaluation {
             continue;
         }
         let location = bp.resource(&resource).map(|r| {
-            let at = r.positions.of(breach.field);
+            let at = bp.position(r, breach.field);
             Location {
                 file: bp.path.display().to_string(),
                 line: at.line,
