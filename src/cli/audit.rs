@@ -202,13 +202,13 @@ async fn read_everything(
     for (kind, d, address, read) in results {
         match read {
             Ok(Some(attrs)) => {
-                let mut names = vec![d.id.clone()];
-                names.extend(d.arn.clone());
+                let mut names = vec![Cow::Owned(d.id.clone())];
+                names.extend(d.arn.clone().map(Cow::Owned));
                 subjects.push(Subject {
                     kind: kind.name(),
-                    resource: address,
+                    resource: Cow::Owned(address),
                     names,
-                    region: d.region,
+                    region: Cow::Owned(d.region),
                     attrs: Cow::Owned(attrs),
                     computed: Cow::Owned(Attrs::new()),
                     mode: Mode::Actual,

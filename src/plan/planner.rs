@@ -200,10 +200,10 @@ fn plan_resource(
 ) -> Option<Change> {
     let kind = resources::kind(r.kind)?;
     let state = known.state;
-    let region = bp.region_of(r);
+    let region = r.region.as_deref().unwrap_or(&bp.region);
     // Built only for a change: most resources of a converged plan have none.
-    let desired = |attributes: Attrs, region: String| Desired {
-        region,
+    let desired = |attributes: Attrs, region: &str| Desired {
+        region: region.to_string(),
         attributes,
         dependencies: r.dependencies.clone(),
         prevent_destroy: r.prevent_destroy,
@@ -265,7 +265,7 @@ fn plan_resource(
         changed.push(AttrChange {
             name: "region".into(),
             before: Some(Value::String(rec.region.clone())),
-            after: Value::String(region.clone()),
+            after: Value::String(region.to_string()),
             after_unknown: false,
             forces_replacement: true,
             drift: false,

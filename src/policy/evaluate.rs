@@ -2,7 +2,7 @@
 //! their blueprint locations, and waivers.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -84,16 +84,16 @@ pub fn desired(bp: &Blueprint) -> (Vec<Subject<'_>>, World) {
     for r in &bp.resources {
         let mut subject = Subject {
             kind: r.kind,
-            resource: r.address.clone(),
-            names: vec![r.address.clone()],
-            region: bp.region_of(r),
+            resource: Cow::Borrowed(&r.address),
+            names: vec![Cow::Borrowed(&r.address)],
+            region: Cow::Borrowed(r.region.as_deref().unwrap_or(&bp.region)),
             attrs: Cow::Borrowed(&r.attrs),
             computed: Cow::Borrowed(&r.computed),
             mode: Mode::Desired,
         };
-        let names: Vec<String> = ["name", "identifier"]
+        let names: Vec<Cow<str>> = ["name", "identifier"]
             .iter()
-            .filter_map(|f| subject.attr(f).and_then(Value::as_str).map(String::from))
+            .filter_map(|f| r.attr(f).and_then(Value::as_str).map(Cow::Borrowed))
             .collect();
         subject.names.extend(names);
         observe(&mut world, &subject);
@@ -123,13 +123,13 @@ pub fn observe(world: &mut World, s: &Subject) {
             let complete = s.is("multi_region", true)
                 && s.is("logging", true)
                 && !s.is("management_events", false);
-            world.trails.push((s.resource.clone(), complete));
+            world.trails.push((s.resource.to_string(), complete));
         }
-        "guardduty_detector" => {
-            world
-                .detectors
-                .push((s.resource.clone(), s.region.clone(), s.is("enabled", true)))
-        }
+        "guardduty_detector" => world.detectors.push((
+            s.resource.to_string(),
+            s.region.to_string(),
+            s.is("enabled", true),
+        )),
         _ => {}
     }
 }
@@ -141,18 +141,40 @@ pub fn judge(
     mode: Mode,
 ) -> Vec<(&'static Rule, String, Option<String>, Breach)> {
     let mut out = Vec::new();
+    // Each rule looks at a few kinds: their subjects are listed once, not searched per rule.
+    let mut by_kind: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in subjects.iter().enumerate() {
+        by_kind.entry(s.kind).or_default().push(i);
+    }
     for rule in RULES {
         match rule.check {
             Check::Resource(check) => {
-                for s in subjects.iter().filter(|s| rule.kinds.contains(&s.kind)) {
+                let mut concerned: Vec<usize> = rule
+                    .kinds
+                    .iter()
+                    .filter_map(|k| by_kind.get(k))
+                    .flatten()
+                    .copied()
+                    .collect();
+                // In the subjects' order, as when they were filtered.
+                if rule.kinds.len() > 1 {
+                    concerned.sort_unstable();
+                    concerned.dedup();
+                }
+                for s in concerned.into_iter().map(|i| &subjects[i]) {
                     if let Some(breach) = check(s, world) {
-                        out.push((*rule, s.resource.clone(), Some(s.region.clone()), breach));
+                        out.push((
+                            *rule,
+                            s.resource.to_string(),
+                            Some(s.region.to_string()),
+                            breach,
+                        ));
                     }
                 }
             }
             Check::Account { check, audit_only } => {
                 // A blueprint without resources of the rule's kinds may rely on another one.
-                let concerned = subjects.iter().any(|s| rule.kinds.contains(&s.kind));
+                let concerned = rule.kinds.iter().any(|k| by_kind.contains_key(k));
                 if mode == Mode::Desired && (audit_only || !concerned) {
                     continue;
                 }

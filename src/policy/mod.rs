@@ -60,10 +60,10 @@ pub enum Mode {
 pub struct Subject<'a> {
     pub kind: &'static str,
     /// The blueprint address, or `KIND:ID` for a resource found in AWS.
-    pub resource: String,
+    pub resource: Cow<'a, str>,
     /// Every name other resources may use for it: address, physical name, ARN.
-    pub names: Vec<String>,
-    pub region: String,
+    pub names: Vec<Cow<'a, str>>,
+    pub region: Cow<'a, str>,
     /// What the blueprint writes (borrowed from it) or what AWS holds.
     pub attrs: Cow<'a, Attrs>,
     /// What rampart adds on top (tags, derived grants): these win over `attrs`.
@@ -91,13 +91,19 @@ impl Subject<'_> {
     /// bucket names it (ACL-based delivery leaves no grant to see).
     pub fn receives_access_logs(&self, w: &World) -> bool {
         self.has_members("log_delivery_from")
-            || self.names.iter().any(|n| w.log_targets.contains(n))
+            || self
+                .names
+                .iter()
+                .any(|n| w.log_targets.contains(n.as_ref()))
     }
 
     /// Whether the bucket receives CloudTrail logs, by its policy or a trail's `bucket`.
     pub fn receives_trail_logs(&self, w: &World) -> bool {
         self.has_members("cloudtrail_delivery_from")
-            || self.names.iter().any(|n| w.trail_buckets.contains(n))
+            || self
+                .names
+                .iter()
+                .any(|n| w.trail_buckets.contains(n.as_ref()))
     }
 }
 

@@ -2,7 +2,7 @@
 //! previous version beside it, and a lock file created exclusively.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -192,17 +192,17 @@ impl Backend for LocalBackend {
     }
 
     fn load(&self) -> Result<Option<State>, StateError> {
+        let ahead = self.ahead.lock().ok().and_then(|mut a| a.take());
+        if let Some(ahead) = ahead
+            && still_holds(&self.path, &ahead.bytes)
+        {
+            return Ok(Some(ahead.state));
+        }
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.io("read", &self.path)(e)),
         };
-        let ahead = self.ahead.lock().ok().and_then(|mut a| a.take());
-        if let Some(ahead) = ahead
-            && ahead.bytes == bytes
-        {
-            return Ok(Some(ahead.state));
-        }
         parse_state(
             &bytes,
             &self.path.display().to_string(),
@@ -230,6 +230,29 @@ impl Backend for LocalBackend {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+}
+
+/// Whether the file at `path` holds exactly `bytes`, compared a block at a time rather than
+/// read whole again (a large state is megabytes). Any error is a no: the caller reads the
+/// file and reports it.
+fn still_holds(path: &Path, bytes: &[u8]) -> bool {
+    let Ok(mut file) = fs::File::open(path) else {
+        return false;
+    };
+    if !file.metadata().is_ok_and(|m| m.len() == bytes.len() as u64) {
+        return false;
+    }
+    let mut block = vec![0; 64 * 1024];
+    let mut rest = bytes;
+    loop {
+        match file.read(&mut block) {
+            Ok(0) => return rest.is_empty(),
+            Ok(n) if n <= rest.len() && block[..n] == rest[..n] => rest = &rest[n..],
+            Ok(_) => return false,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
     }
 }
 
@@ -329,6 +352,20 @@ mod tests {
         other.save(&state).unwrap();
         assert_eq!(reload(ReadAhead::read(other.path().to_path_buf())), 2);
         assert!(ReadAhead::read(dir.path().join("missing.json")).is_none());
+    }
+
+    #[test]
+    fn a_file_still_holds_its_bytes_only_if_every_byte_is_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        fs::write(&path, &bytes).unwrap();
+        assert!(still_holds(&path, &bytes));
+        let mut changed = bytes.clone();
+        changed[150_000] ^= 1;
+        assert!(!still_holds(&path, &changed));
+        assert!(!still_holds(&path, &bytes[..199_999]));
+        assert!(!still_holds(&dir.path().join("missing.json"), &bytes));
     }
 
     #[test]

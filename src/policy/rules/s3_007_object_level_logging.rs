@@ -20,8 +20,8 @@ pub static RULE: Rule = Rule {
     },
     check: Check::Resource(|s, w| {
         let log_bucket = s.receives_access_logs(w) || s.receives_trail_logs(w);
-        let logged =
-            w.data_events.contains("*") || s.names.iter().any(|n| w.data_events.contains(n));
+        let logged = w.data_events.contains("*")
+            || s.names.iter().any(|n| w.data_events.contains(n.as_ref()));
         if !w.has_trail || log_bucket || logged {
             return None;
         }

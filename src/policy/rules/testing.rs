@@ -32,7 +32,7 @@ pub fn subject(address: &str) -> (Subject<'static>, World) {
 pub fn synthetic(kind: &'static str, attrs: &[(&str, Value)]) -> (Subject<'static>, World) {
     let s = Subject {
         kind,
-        resource: format!("{kind}:test"),
+        resource: format!("{kind}:test").into(),
         names: vec!["test".into()],
         region: "eu-west-1".into(),
         attrs: std::borrow::Cow::Owned(
