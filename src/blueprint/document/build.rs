@@ -102,17 +102,15 @@ enum Slot<'i> {
 }
 
 /// An array or inline table being read, with the key it is the value of.
-enum Open<'i> {
-    Array {
-        start: usize,
-        key: Vec<Key<'i>>,
-        items: Vec<Node<'i>>,
-    },
-    Inline {
-        start: usize,
-        key: Vec<Key<'i>>,
-        entries: Vec<Entry<'i>>,
-    },
+struct Open<'i> {
+    start: usize,
+    key: Vec<Key<'i>>,
+    body: Body<'i>,
+}
+
+enum Body<'i> {
+    Array(Vec<Node<'i>>),
+    Inline(Vec<Entry<'i>>),
 }
 
 struct Builder<'i> {
@@ -154,9 +152,9 @@ impl<'i> Builder<'i> {
     /// A value is complete: it goes to the open array or inline table, or to a table.
     fn value(&mut self, node: Node<'i>) {
         let keys = std::mem::take(&mut self.keys);
-        match self.open.last_mut() {
-            Some(Open::Array { items, .. }) => items.push(node),
-            Some(Open::Inline { entries, .. }) => {
+        match self.open.last_mut().map(|open| &mut open.body) {
+            Some(Body::Array(items)) => items.push(node),
+            Some(Body::Inline(entries)) => {
                 if !insert_inline(entries, keys, node) {
                     self.failed = true;
                 }
@@ -377,53 +375,21 @@ impl<'i> EventReceiver for Builder<'i> {
     }
 
     fn inline_table_open(&mut self, span: Span, _: &mut dyn ErrorSink) -> bool {
-        let key = std::mem::take(&mut self.keys);
-        self.open.push(Open::Inline {
-            start: self.at(span).start,
-            key,
-            entries: Vec::new(),
-        });
+        self.open_value(span, Body::Inline(Vec::new()));
         true
     }
 
     fn inline_table_close(&mut self, span: Span, _: &mut dyn ErrorSink) {
-        match self.open.pop() {
-            Some(Open::Inline {
-                start,
-                key,
-                entries,
-            }) => {
-                self.keys = key;
-                self.value(Node {
-                    span: start..self.at(span).end,
-                    item: Item::Table(Table::sorted(entries)),
-                });
-            }
-            _ => self.failed = true,
-        }
+        self.close_value(span, true);
     }
 
     fn array_open(&mut self, span: Span, _: &mut dyn ErrorSink) -> bool {
-        let key = std::mem::take(&mut self.keys);
-        self.open.push(Open::Array {
-            start: self.at(span).start,
-            key,
-            items: Vec::new(),
-        });
+        self.open_value(span, Body::Array(Vec::new()));
         true
     }
 
     fn array_close(&mut self, span: Span, _: &mut dyn ErrorSink) {
-        match self.open.pop() {
-            Some(Open::Array { start, key, items }) => {
-                self.keys = key;
-                self.value(Node {
-                    span: start..self.at(span).end,
-                    item: Item::Array(items),
-                });
-            }
-            _ => self.failed = true,
-        }
+        self.close_value(span, false);
     }
 
     fn simple_key(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
@@ -461,7 +427,35 @@ impl<'i> EventReceiver for Builder<'i> {
     }
 }
 
-impl Builder<'_> {
+impl<'i> Builder<'i> {
+    /// An array or inline table starts: it is the value of the keys read so far.
+    fn open_value(&mut self, span: Span, body: Body<'i>) {
+        let key = std::mem::take(&mut self.keys);
+        let start = self.at(span).start;
+        self.open.push(Open { start, key, body });
+    }
+
+    /// The innermost open array (or inline table, if `inline`) is complete.
+    fn close_value(&mut self, span: Span, inline: bool) {
+        let Some(Open { start, key, body }) = self.open.pop() else {
+            self.failed = true;
+            return;
+        };
+        let item = match (body, inline) {
+            (Body::Array(items), false) => Item::Array(items),
+            (Body::Inline(entries), true) => Item::Table(Table::sorted(entries)),
+            _ => {
+                self.failed = true;
+                return;
+            }
+        };
+        self.keys = key;
+        self.value(Node {
+            span: start..self.at(span).end,
+            item,
+        });
+    }
+
     fn close_header(&mut self, close: Span) {
         let Some((start, array)) = self.header.take() else {
             self.failed = true;
