@@ -319,11 +319,16 @@ impl<'i> Building<'i> {
     }
 }
 
-/// Adds `keys = node` to an inline table; `false` where toml's parse is needed.
+/// Adds `keys = node` to an inline table; `false` where toml's parse is needed, which
+/// includes an inline table of more than [`INDEX_FROM`] entries: their keys are searched
+/// one by one, and toml's map keeps a large one from costing the square of its size.
 fn insert_inline<'i>(entries: &mut Vec<Entry<'i>>, mut keys: Vec<Key<'i>>, node: Node<'i>) -> bool {
     let Some(last) = keys.pop() else {
         return false;
     };
+    if entries.len() >= INDEX_FROM {
+        return false;
+    }
     let mut entries = entries;
     for key in keys {
         // Only new tables: extending one already in the inline table is left to toml.
@@ -511,6 +516,7 @@ mod tests {
         "d = 1979-05-27\n",
         "s = \"unterminated\n",
         "[a.b]\nc = 1\n[a.b.c.d]\n",
+        "big = { k0 = 0, k1 = 1, k2 = 2, k3 = 3, k4 = 4, k5 = 5, k6 = 6, k7 = 7, k8 = 8, k9 = 9, k10 = 10, k11 = 11, k12 = 12, k13 = 13, k14 = 14, k15 = 15, k16 = 16 }\n",
     ];
 
     fn built(source: &str, chunk_bytes: usize) -> Option<Table<'_>> {
