@@ -154,11 +154,8 @@ fn in_halves(source: &str, at: usize) -> Option<Table<'_>> {
 /// Such a line may sit inside a multi-line string or array; then the first half does not
 /// parse and [`parse`] falls back to one piece.
 fn split_point(source: &str) -> Option<usize> {
-    let mid = source.len() / 2;
-    source.as_bytes()[mid..]
-        .windows(2)
-        .position(|w| w == b"\n[")
-        .map(|i| mid + i + 1)
+    let at = build::chunk_end(source, source.len() / 2, source.len());
+    (at < source.len()).then_some(at)
 }
 
 /// A merge the split could get wrong: the caller parses the file in one piece instead.
@@ -192,9 +189,8 @@ fn merge<'i>(into: &mut Table<'i>, from: Table<'i>, source: &str) -> Result<(), 
         }
     }
     if !added.is_empty() {
-        into.entries.append(&mut added);
-        into.entries
-            .sort_unstable_by(|a, b| a.key.name.cmp(&b.key.name));
+        added.append(&mut into.entries);
+        *into = Table::sorted(added);
     }
     Ok(())
 }

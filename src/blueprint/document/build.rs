@@ -66,7 +66,7 @@ fn build_in_chunks(source: &str, range: Range<usize>, chunk_bytes: usize) -> Opt
 
 /// Where the chunk that should reach `from` ends: after the newline before the next line
 /// that starts with `[`, or at `end`.
-fn chunk_end(source: &str, from: usize, end: usize) -> usize {
+pub(super) fn chunk_end(source: &str, from: usize, end: usize) -> usize {
     if from >= end {
         return end;
     }
