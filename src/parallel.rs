@@ -2,12 +2,18 @@
 //! long enough to pay for the threads.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Items each thread takes at least: below this a thread costs more than it saves.
 const ITEMS_PER_THREAD: usize = 256;
 
 /// At most this many threads, however many cores there are.
 const MAX_THREADS: usize = 8;
+
+/// Blocks each thread's share is cut into: a thread that drew cheap items takes more blocks,
+/// so that none waits long on another (neighbouring items tend to cost alike: a planner's
+/// wave is in name order, so one kind after another).
+const BLOCKS_PER_THREAD: usize = 8;
 
 /// `f` of each item, in the items' order.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
@@ -17,25 +23,40 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
         return items.iter().map(f).collect();
     }
     let threads = threads.min(cores());
-    let chunk = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|s| {
-        let mut chunks = items.chunks(chunk);
-        let first = chunks.next().unwrap_or_default();
-        let rest: Vec<_> = chunks
-            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        let mut out: Vec<R> = Vec::with_capacity(items.len());
-        out.extend(first.iter().map(f));
-        for handle in rest {
-            match handle.join() {
-                Ok(part) => out.extend(part),
+    let blocks: Vec<&[T]> = items
+        .chunks(items.len().div_ceil(threads * BLOCKS_PER_THREAD))
+        .collect();
+    let next = AtomicUsize::new(0);
+    // Takes the next block not taken until none is left: (block number, results) of each.
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let taken = next.fetch_add(1, Ordering::Relaxed);
+            let Some(block) = blocks.get(taken) else {
+                break;
+            };
+            done.push((taken, block.iter().map(&f).collect::<Vec<R>>()));
+        }
+        done
+    };
+    let mut parts: Vec<(usize, Vec<R>)> = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut parts = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(more) => parts.extend(more),
                 // A panic in `f` is the caller's, as it would be on one thread.
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        out
-    })
+        parts
+    });
+    parts.sort_unstable_by_key(|(block, _)| *block);
+    let mut out = Vec::with_capacity(items.len());
+    for (_, part) in parts {
+        out.extend(part);
+    }
+    out
 }
 
 /// `a` and `b`: with `split` (work large enough to pay for a thread), `a` on a second thread
