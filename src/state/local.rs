@@ -288,8 +288,14 @@ pub fn parse_state(bytes: &[u8], path: &str, backup: &Path) -> Result<State, Sta
         found: u32::try_from(found).unwrap_or(u32::MAX),
     };
     // The whole file at once (one pass over what may be megabytes); only when that fails is
-    // the version read alone, so that a newer format is told apart from a damaged file.
-    match serde_json::from_slice::<State>(bytes) {
+    // the version read alone, so that a newer format is told apart from a damaged file. The
+    // text is checked as UTF-8 once, whole, not string by string as the bytes are parsed.
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<State>(text),
+        // Not text: parsed as bytes, serde_json says where.
+        Err(_) => serde_json::from_slice::<State>(bytes),
+    };
+    match parsed {
         Ok(mut state) => {
             if state.format_version > FORMAT_VERSION {
                 return Err(too_new(u64::from(state.format_version)));
