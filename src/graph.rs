@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use foldhash::{HashMap as FastMap, HashMapExt};
+
 /// Finds one dependency cycle, returned as the path `a -> b -> ... -> a`.
 ///
 /// Dependencies on nodes that are not in the graph are ignored (validation reports those).
@@ -13,7 +15,7 @@ pub fn find_cycle<'a>(nodes: impl Iterator<Item = (&'a str, &'a [String])>) -> O
         Visiting,
         Done,
     }
-    let mut marks: HashMap<&str, Mark> = HashMap::new();
+    let mut marks: FastMap<&str, Mark> = FastMap::new();
     // Iterative DFS with an explicit path, so deep chains in hostile input cannot overflow the stack.
     for &start in edges.keys() {
         if marks.contains_key(start) {
@@ -58,7 +60,7 @@ pub fn find_cycle<'a>(nodes: impl Iterator<Item = (&'a str, &'a [String])>) -> O
 /// Prerequisites outside the graph are ignored; nodes on a cycle never become ready and come
 /// last, in name order, each a wave of its own.
 pub fn waves(nodes: &[(&str, &[String])]) -> Vec<Vec<usize>> {
-    let index: HashMap<&str, usize> = nodes
+    let index: FastMap<&str, usize> = nodes
         .iter()
         .enumerate()
         .map(|(i, (n, _))| (*n, i))

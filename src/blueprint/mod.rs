@@ -4,6 +4,7 @@
 //! `file:line:column`; a blueprint that comes out of it has known kinds, typed values, defaults
 //! filled in, references that point at resources of the right kind, and no cycles.
 
+mod attrs;
 pub mod diagnostic;
 mod document;
 mod parse;
@@ -14,11 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub use attrs::Attrs;
 pub use diagnostic::{Diagnostic, Position, SourceMap};
 pub use parse::{check_region, parse, parse_with};
-
-/// Attribute values of a resource, keyed by field name.
-pub type Attrs = BTreeMap<String, Value>;
 
 /// A validated blueprint.
 #[derive(Debug, Clone)]

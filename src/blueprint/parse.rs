@@ -1,10 +1,11 @@
 //! Walks the spanned TOML tree against the schemas and builds a [`Blueprint`].
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use foldhash::{HashMap, HashMapExt};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -418,7 +419,7 @@ impl Walker<'_> {
         let text = |f: &str| t.get(f).and_then(Value::as_str).map(String::from);
         let s3_only = ["bucket", "key", "region", "kms_key"];
         if text("backend").as_deref() != Some("s3") {
-            for f in s3_only.iter().filter(|f| t.contains_key(**f)) {
+            for f in s3_only.iter().filter(|f| t.contains_key(f)) {
                 self.diags.error_hint(
                     &span,
                     format!("`{f}` in `[state]` is for the s3 backend"),
@@ -650,7 +651,9 @@ impl Walker<'_> {
             );
             return None;
         };
-        let mut attrs = Attrs::new();
+        // Collected first and sorted once: a table's entries come in key order, the
+        // defaults after them.
+        let mut attrs = Vec::with_capacity(fields.len());
         // Fields written but invalid are reported once, for what is wrong, not as missing.
         let mut present = vec![false; fields.len()];
         for (key, v) in table.iter() {
@@ -663,7 +666,7 @@ impl Walker<'_> {
             match found.map(|i| &fields[i]).filter(|f| !f.computed) {
                 Some(field) => {
                     if let Some(val) = self.convert(&field.ty, v, ctx, name) {
-                        attrs.insert(name.to_string(), val);
+                        attrs.push((name.to_string(), val));
                     }
                 }
                 None => {
@@ -694,10 +697,10 @@ impl Walker<'_> {
                     format!("add `{} = ...` ({})", field.name, field.doc),
                 );
             } else if let Some(default) = field.default.value() {
-                attrs.insert(field.name.to_string(), default);
+                attrs.push((field.name.to_string(), default));
             }
         }
-        Some(attrs)
+        Some(attrs.into_iter().collect())
     }
 
     /// Converts one TOML value to the field's type, reporting a mismatch.
@@ -1303,13 +1306,19 @@ mod tests {
         );
         let bp = parse(Path::new("bp.toml"), src.as_bytes()).unwrap();
         let bucket = bp.resource("s3_bucket.raw").unwrap();
-        assert_eq!(bucket.attrs["versioning"], Value::Bool(true));
-        assert_eq!(bucket.attrs["block_public_access"], Value::Bool(true));
-        assert_eq!(bucket.attrs["require_tls"], Value::Bool(true));
+        assert_eq!(bucket.attrs.get("versioning"), Some(&Value::Bool(true)));
+        assert_eq!(
+            bucket.attrs.get("block_public_access"),
+            Some(&Value::Bool(true))
+        );
+        assert_eq!(bucket.attrs.get("require_tls"), Some(&Value::Bool(true)));
         assert_eq!(bucket.dependencies, vec!["kms_key.data".to_string()]);
         let key = bp.resource("kms_key.data").unwrap();
-        assert_eq!(key.attrs["rotation"], Value::Bool(true));
-        assert_eq!(key.attrs["rotation_period_days"], Value::from(365));
+        assert_eq!(key.attrs.get("rotation"), Some(&Value::Bool(true)));
+        assert_eq!(
+            key.attrs.get("rotation_period_days"),
+            Some(&Value::from(365))
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub fn policy(bp: &Blueprint, state: &State, unmanaged: bool) -> Value {
     for r in &bp.resources {
         let name = ["name", "identifier"]
             .iter()
-            .find_map(|f| r.attrs.get(*f).and_then(Value::as_str))
+            .find_map(|f| r.attrs.get(f).and_then(Value::as_str))
             .unwrap_or("*");
         targets
             .entry(r.kind)

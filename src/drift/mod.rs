@@ -459,7 +459,7 @@ fn planned_name(change: &Change) -> Option<String> {
     let attrs = &change.desired.as_ref()?.attributes;
     ["name", "identifier"]
         .iter()
-        .find_map(|f| attrs.get(*f)?.as_str().map(String::from))
+        .find_map(|f| attrs.get(f)?.as_str().map(String::from))
 }
 
 /// Whether an attribute differs because AWS changed, the blueprint did, or both.

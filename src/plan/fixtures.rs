@@ -24,7 +24,14 @@ pub fn converged(bp: &Blueprint) -> (State, HashMap<String, Refreshed>) {
                 "k1".to_string(),
                 Some("arn:aws:kms:eu-west-1:1:key/k1".into()),
             ),
-            _ => (attrs["name"].as_str().unwrap().to_string(), None),
+            _ => (
+                attrs
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap()
+                    .to_string(),
+                None,
+            ),
         };
         if r.kind == "s3_bucket" {
             attrs.insert("kms_key".into(), Value::String("k1".into()));

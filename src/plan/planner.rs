@@ -5,6 +5,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use foldhash::{HashMap as FastMap, HashMapExt};
+
 use serde_json::Value;
 
 use super::diff::same;
@@ -45,11 +47,11 @@ pub fn plan(
         Mode::Apply => bp.resources.iter().collect(),
         Mode::Destroy => Vec::new(),
     };
-    let by_address: HashMap<&str, &Resource> =
+    let by_address: FastMap<&str, &Resource> =
         wanted.iter().map(|r| (r.address.as_str(), *r)).collect();
 
     let mut changes: Vec<Change> = Vec::new();
-    let mut actions: HashMap<&str, Option<Action>> = HashMap::new();
+    let mut actions: FastMap<&str, Option<Action>> = FastMap::new();
     let mut notes = Vec::new();
 
     // Dependencies first, so each resource knows whether what it refers to is being
@@ -157,8 +159,8 @@ pub fn plan(
 /// planned for the resources it depends on, and the desired resources.
 struct Known<'a> {
     state: &'a State,
-    actions: &'a HashMap<&'a str, Option<Action>>,
-    wanted: &'a HashMap<&'a str, &'a Resource>,
+    actions: &'a FastMap<&'a str, Option<Action>>,
+    wanted: &'a FastMap<&'a str, &'a Resource>,
 }
 
 impl Known<'_> {

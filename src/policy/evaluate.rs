@@ -2,7 +2,9 @@
 //! their blueprint locations, and waivers.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 
 use chrono::NaiveDate;
 use serde::Serialize;

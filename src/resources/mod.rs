@@ -18,7 +18,7 @@ pub use cloudtrail::covering as trails_covering;
 pub use kms_key::pending_deletion as keys_pending_deletion;
 pub use rds_instance::is_default_admin;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use async_trait::async_trait;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -335,7 +335,7 @@ pub async fn find_created(
         .await?;
     let name = ["name", "identifier"]
         .iter()
-        .find_map(|f| desired.get(*f).and_then(Value::as_str));
+        .find_map(|f| desired.get(f).and_then(Value::as_str));
     if let Some(name) = name {
         return Ok(listed
             .into_iter()

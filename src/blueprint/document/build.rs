@@ -8,8 +8,8 @@
 //! dotted key through an existing table inside an inline table). [`super::parse`] then
 //! parses the file with toml, whose tree and errors are the reference.
 
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::ops::Range;
 
 use toml_parser::decoder::{Encoding, ScalarKind};

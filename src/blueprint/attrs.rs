@@ -1,0 +1,231 @@
+//! A resource's attributes: a few named values, kept in one sorted list.
+//!
+//! A resource has about ten attributes, and a plan of 10 000 resources holds three sets of
+//! them each (written, computed, recorded). A `BTreeMap` spends a 600-byte node on each set
+//! and compares keys in order on every lookup; a sorted list holds just the entries, is
+//! searched by length and bytes, and iterates, compares and serialises exactly as the map
+//! did (in key order), so files and plans come out the same.
+
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// Attribute values of a resource, keyed by field name, in key order.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Attrs {
+    entries: Vec<(String, Value)>,
+}
+
+/// Below this many entries a scan by equality beats a binary search: most names differ in
+/// length, so most comparisons never look at a byte.
+const SCAN_BELOW: usize = 16;
+
+impl Attrs {
+    pub fn new() -> Attrs {
+        Attrs::default()
+    }
+
+    /// Where `name` is, or where it would go.
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        if self.entries.len() < SCAN_BELOW {
+            return match self.entries.iter().position(|(k, _)| k == name) {
+                Some(i) => Ok(i),
+                None => Err(self.entries.partition_point(|(k, _)| k.as_str() < name)),
+            };
+        }
+        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(name))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        let i = self.find(name).ok()?;
+        self.entries.get(i).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+        let i = self.find(name).ok()?;
+        self.entries.get_mut(i).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
+    /// Sets `name` to `value`, returning what it held before.
+    pub fn insert(&mut self, name: String, value: Value) -> Option<Value> {
+        match self.find(&name) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (name, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let i = self.find(name).ok()?;
+        Some(self.entries.remove(i).1)
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Value) -> bool) {
+        self.entries.retain_mut(|(k, v)| keep(k, v));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &Value)> + ExactSizeIterator {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// Entries in any order and with repeats, as a map would take them one by one: sorted,
+    /// and the last value of a repeated name wins.
+    fn from_entries(mut entries: Vec<(String, Value)>) -> Attrs {
+        // Stable, so that among equal names the last one written stays last.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut kept: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match kept.last_mut() {
+                Some(last) if last.0 == entry.0 => *last = entry,
+                _ => kept.push(entry),
+            }
+        }
+        Attrs { entries: kept }
+    }
+}
+
+impl fmt::Debug for Attrs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Into<String>> FromIterator<(K, Value)> for Attrs {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(iter: I) -> Attrs {
+        Attrs::from_entries(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+}
+
+impl<K: Into<String>, const N: usize> From<[(K, Value); N]> for Attrs {
+    fn from(entries: [(K, Value); N]) -> Attrs {
+        entries.into_iter().collect()
+    }
+}
+
+impl<K: Into<String>> Extend<(K, Value)> for Attrs {
+    fn extend<I: IntoIterator<Item = (K, Value)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k.into(), v);
+        }
+    }
+}
+
+impl IntoIterator for Attrs {
+    type Item = (String, Value);
+    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Attrs {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Value)>,
+        fn(&'a (String, Value)) -> (&'a String, &'a Value),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl From<Attrs> for Value {
+    fn from(attrs: Attrs) -> Value {
+        Value::Object(attrs.into_iter().collect())
+    }
+}
+
+impl Serialize for Attrs {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Attrs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Attrs, D::Error> {
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Attrs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of attributes")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attrs, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Attrs::from_entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn entries_are_kept_in_key_order_and_the_last_repeat_wins() {
+        let attrs: Attrs = [("b", json!(1)), ("a", json!(2)), ("b", json!(3))].into();
+        assert_eq!(attrs.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(attrs.get("b"), Some(&json!(3)));
+        let parsed: Attrs = serde_json::from_str(r#"{"z": 1, "a": 2, "z": 4}"#).unwrap();
+        assert_eq!(serde_json::to_string(&parsed).unwrap(), r#"{"a":2,"z":4}"#);
+    }
+
+    #[test]
+    fn it_behaves_as_a_map_at_every_size() {
+        // Across the switch from scanning to binary search.
+        for n in [0, 1, 5, SCAN_BELOW - 1, SCAN_BELOW, SCAN_BELOW + 1, 40] {
+            let mut attrs = Attrs::new();
+            let mut map = std::collections::BTreeMap::new();
+            // Names of varying length, inserted out of order.
+            for i in (0..n).rev().chain(0..n / 2) {
+                let name = format!("{}{i}", "k".repeat(i % 3 + 1));
+                assert_eq!(
+                    attrs.insert(name.clone(), json!(i)),
+                    map.insert(name, json!(i))
+                );
+            }
+            let removed = format!("k{}", n.saturating_sub(1));
+            assert_eq!(attrs.remove(&removed), map.remove(&removed));
+            assert!(attrs.iter().eq(map.iter()), "{n} entries");
+            for name in map.keys() {
+                assert_eq!(attrs.get(name), map.get(name));
+            }
+            assert_eq!(attrs.get("absent"), None);
+            assert_eq!(serde_json::to_value(&attrs).unwrap(), json!(map));
+        }
+    }
+}
