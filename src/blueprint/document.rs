@@ -168,30 +168,30 @@ struct Conflict;
 /// an inline one); any other key both halves hold is a conflict, whether one parse would
 /// report it (a table defined twice) or accept it (an array of tables continued).
 fn merge<'i>(into: &mut Table<'i>, from: Table<'i>, source: &str) -> Result<(), Conflict> {
-    let mut added = Vec::new();
+    // Both lists are in key order: one pass side by side, not a search and a sort.
+    let mut have = std::mem::take(&mut into.entries).into_iter().peekable();
+    let mut merged = Vec::with_capacity(have.len() + from.entries.len());
     for entry in from.entries {
-        let Ok(at) = into
-            .entries
-            .binary_search_by(|e| e.key.name.cmp(&entry.key.name))
-        else {
-            added.push(entry);
+        merged.extend(std::iter::from_fn(|| {
+            have.next_if(|e| e.key.name < entry.key.name)
+        }));
+        let Some(mut existing) = have.next_if(|e| e.key.name == entry.key.name) else {
+            merged.push(entry);
             continue;
         };
-        let existing = &mut into.entries[at].node;
         let written_out = source.as_bytes().get(entry.node.span.start) == Some(&b'[');
-        let inline = source.as_bytes().get(existing.span.start) == Some(&b'{');
+        let inline = source.as_bytes().get(existing.node.span.start) == Some(&b'{');
         if written_out || inline {
             return Err(Conflict);
         }
-        match (&mut existing.item, entry.node.item) {
+        match (&mut existing.node.item, entry.node.item) {
             (Item::Table(have), Item::Table(more)) => merge(have, more, source)?,
             _ => return Err(Conflict),
         }
+        merged.push(existing);
     }
-    if !added.is_empty() {
-        added.append(&mut into.entries);
-        *into = Table::sorted(added);
-    }
+    merged.extend(have);
+    into.entries = merged;
     Ok(())
 }
 
