@@ -44,11 +44,6 @@ impl Attrs {
         self.entries.get(i).map(|(_, v)| v)
     }
 
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
-        let i = self.find(name).ok()?;
-        self.entries.get_mut(i).map(|(_, v)| v)
-    }
-
     pub fn contains_key(&self, name: &str) -> bool {
         self.find(name).is_ok()
     }
@@ -69,28 +64,12 @@ impl Attrs {
         Some(self.entries.remove(i).1)
     }
 
-    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Value) -> bool) {
-        self.entries.retain_mut(|(k, v)| keep(k, v));
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &Value)> + ExactSizeIterator {
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
         self.entries.iter().map(|(k, _)| k)
-    }
-
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
-        self.entries.iter().map(|(_, v)| v)
     }
 
     /// Entries in any order and with repeats, as a map would take them one by one: sorted,
@@ -151,12 +130,6 @@ impl<'a> IntoIterator for &'a Attrs {
     >;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.iter().map(|(k, v)| (k, v))
-    }
-}
-
-impl From<Attrs> for Value {
-    fn from(attrs: Attrs) -> Value {
-        Value::Object(attrs.into_iter().collect())
     }
 }
 
