@@ -177,13 +177,26 @@ pub fn did_you_mean<'c>(
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))
         .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        // Of equally close names the first in name order, whatever order they come in (a
+        // hash map's differs from run to run).
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
         .map(|(_, c)| c)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn of_equally_close_names_the_first_in_name_order_is_suggested() {
+        let names = ["kms_key.date", "kms_key.data"];
+        assert_eq!(did_you_mean("kms_key.dat", names), Some("kms_key.data"));
+        assert_eq!(
+            did_you_mean("kms_key.dat", names.into_iter().rev()),
+            Some("kms_key.data")
+        );
+        assert_eq!(did_you_mean("kms_key.dat", ["s3_bucket.raw"]), None);
+    }
 
     #[test]
     fn positions_count_lines_and_characters_from_one() {
