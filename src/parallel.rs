@@ -90,6 +90,8 @@ pub fn cores() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn every_item_is_mapped_once_in_order() {
@@ -97,6 +99,46 @@ mod tests {
             let items: Vec<usize> = (0..len).collect();
             let out = map(&items, |i| i * 2);
             assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn results_come_back_in_order_when_the_blocks_finish_out_of_order() {
+        // The thread with the first item waits until another thread is mapping, whose items
+        // are then slow: the first thread takes the later blocks while the other is still on
+        // an earlier one, so the blocks finish out of order.
+        let first = OnceLock::new();
+        let elsewhere = AtomicBool::new(false);
+        let items: Vec<usize> = (0..ITEMS_PER_THREAD * 4).collect();
+        let out = map(&items, |&i| {
+            let here = std::thread::current().id();
+            // One core: one thread, and nothing to wait for.
+            if i == 0 && cores() > 1 {
+                first.get_or_init(|| here);
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !elsewhere.load(Ordering::Relaxed) && Instant::now() < deadline {
+                    std::thread::yield_now();
+                }
+            } else if first.get().is_some_and(|t| *t != here) {
+                elsewhere.store(true, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_panic_in_any_block_is_the_callers() {
+        let items: Vec<usize> = (0..ITEMS_PER_THREAD * 4).collect();
+        for bad in [0, items.len() - 1] {
+            let result = std::panic::catch_unwind(|| {
+                map(&items, |&i| {
+                    assert_ne!(i, bad, "item {bad}");
+                    i
+                })
+            });
+            assert!(result.is_err(), "item {bad}");
         }
     }
 

@@ -149,7 +149,8 @@ impl<'de> Deserialize<'de> for Attrs {
         impl<'de> Visitor<'de> for Entries {
             type Value = Attrs;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map of attributes")
+                // What serde says of a map, so that a damaged state reads as it did.
+                f.write_str("a map")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attrs, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
@@ -183,22 +184,34 @@ mod tests {
         for n in [0, 1, 5, SCAN_BELOW - 1, SCAN_BELOW, SCAN_BELOW + 1, 40] {
             let mut attrs = Attrs::new();
             let mut map = std::collections::BTreeMap::new();
-            // Names of varying length, inserted out of order.
+            // Names of varying length, inserted out of order, some twice.
+            let name = |i: usize| format!("{}{i}", "k".repeat(i % 3 + 1));
             for i in (0..n).rev().chain(0..n / 2) {
-                let name = format!("{}{i}", "k".repeat(i % 3 + 1));
                 assert_eq!(
-                    attrs.insert(name.clone(), json!(i)),
-                    map.insert(name, json!(i))
+                    attrs.insert(name(i), json!(i)),
+                    map.insert(name(i), json!(i))
                 );
             }
-            let removed = format!("k{}", n.saturating_sub(1));
-            assert_eq!(attrs.remove(&removed), map.remove(&removed));
+            let more = (n..n + 3).map(|i| (name(i), json!(i)));
+            attrs.extend(more.clone());
+            map.extend(more);
+            for gone in [name(n / 2), "absent".to_string()] {
+                assert_eq!(attrs.remove(&gone), map.remove(&gone), "{n} entries");
+            }
             assert!(attrs.iter().eq(map.iter()), "{n} entries");
             for name in map.keys() {
                 assert_eq!(attrs.get(name), map.get(name));
+                assert!(attrs.contains_key(name));
             }
             assert_eq!(attrs.get("absent"), None);
-            assert_eq!(serde_json::to_value(&attrs).unwrap(), json!(map));
+            // Byte for byte as the map wrote them, in its order.
+            assert_eq!(
+                serde_json::to_string(&attrs).unwrap(),
+                serde_json::to_string(&map).unwrap()
+            );
+            assert_eq!(format!("{attrs:?}"), format!("{map:?}"));
+            assert_eq!(attrs, map.clone().into_iter().rev().collect::<Attrs>());
+            assert_ne!(attrs, Attrs::from([("other".to_string(), json!(0))]));
         }
     }
 }

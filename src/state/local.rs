@@ -418,5 +418,9 @@ mod tests {
         assert!(err.to_string().contains("x.json.backup"));
         let err = parse_state(br#"{"format_version": 99}"#, "x.json", backup).unwrap_err();
         assert!(matches!(err, StateError::TooNew { found: 99, .. }));
+        // Bytes that are not text are parsed as bytes, and said to be damaged.
+        let not_text = b"{\"format_version\": 1, \"lineage\": \"\xff\"}";
+        let err = parse_state(not_text, "x.json", backup).unwrap_err();
+        assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
     }
 }
