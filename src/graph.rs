@@ -3,50 +3,70 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use foldhash::{HashMap as FastMap, HashMapExt};
+use foldhash::HashMap as FastMap;
 
 /// Finds one dependency cycle, returned as the path `a -> b -> ... -> a`.
 ///
 /// Dependencies on nodes that are not in the graph are ignored (validation reports those).
 pub fn find_cycle<'a>(nodes: impl Iterator<Item = (&'a str, &'a [String])>) -> Option<Vec<String>> {
-    let edges: BTreeMap<&str, &[String]> = nodes.collect();
+    let mut nodes: Vec<(&str, &[String])> = nodes.collect();
+    // Searched from in name order, so that which cycle is reported does not depend on the
+    // file's order. A blueprint's resources mostly come sorted already.
+    if !nodes.is_sorted_by(|a, b| a.0 <= b.0) {
+        nodes.sort_by(|a, b| a.0.cmp(b.0));
+    }
+    // A name given twice keeps its last edges, as a map would.
+    nodes.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            *earlier = *later;
+        }
+        same
+    });
+    let index: FastMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (*n, i))
+        .collect();
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
+        New,
         Visiting,
         Done,
     }
-    let mut marks: FastMap<&str, Mark> = FastMap::new();
+    let mut marks = vec![Mark::New; nodes.len()];
     // Iterative DFS with an explicit path, so deep chains in hostile input cannot overflow the stack.
-    for &start in edges.keys() {
-        if marks.contains_key(start) {
+    for start in 0..nodes.len() {
+        if marks[start] != Mark::New {
             continue;
         }
-        let mut path: Vec<(&str, usize)> = vec![(start, 0)];
-        marks.insert(start, Mark::Visiting);
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        marks[start] = Mark::Visiting;
         while let Some((node, next)) = path.last_mut() {
-            let deps = edges.get(node).copied().unwrap_or(&[]);
-            if let Some(dep) = deps.get(*next) {
+            let node = *node;
+            if let Some(dep) = nodes[node].1.get(*next) {
                 *next += 1;
-                let dep = dep.as_str();
-                if !edges.contains_key(dep) {
+                let Some(&dep) = index.get(dep.as_str()) else {
                     continue;
-                }
-                match marks.get(dep) {
-                    Some(Mark::Visiting) => {
+                };
+                match marks[dep] {
+                    Mark::Visiting => {
                         let from = path.iter().position(|(n, _)| *n == dep).unwrap_or(0);
-                        let mut cycle: Vec<String> =
-                            path[from..].iter().map(|(n, _)| n.to_string()).collect();
-                        cycle.push(dep.to_string());
+                        let mut cycle: Vec<String> = path[from..]
+                            .iter()
+                            .map(|(n, _)| nodes[*n].0.to_string())
+                            .collect();
+                        cycle.push(nodes[dep].0.to_string());
                         return Some(cycle);
                     }
-                    Some(Mark::Done) => {}
-                    None => {
-                        marks.insert(dep, Mark::Visiting);
+                    Mark::Done => {}
+                    Mark::New => {
+                        marks[dep] = Mark::Visiting;
                         path.push((dep, 0));
                     }
                 }
             } else {
-                marks.insert(node, Mark::Done);
+                marks[node] = Mark::Done;
                 path.pop();
             }
         }
@@ -243,6 +263,21 @@ mod tests {
         assert_eq!(cycle.unwrap(), vec!["a", "b", "c", "a"]);
         let none: Vec<String> = vec![];
         assert!(find_cycle([("a", &a[..]), ("b", &none[..])].into_iter()).is_none());
+    }
+
+    #[test]
+    fn the_cycle_reported_is_the_first_in_name_order_whatever_the_order_given() {
+        let to = |n: &str| [n.to_string()];
+        let (x, y, a, b, s) = (to("y"), to("x"), to("b"), to("a"), to("s"));
+        let nodes = [("x", &x[..]), ("y", &y[..]), ("b", &b[..]), ("a", &a[..])];
+        assert_eq!(find_cycle(nodes.into_iter()).unwrap(), ["a", "b", "a"]);
+        assert_eq!(
+            find_cycle(nodes.into_iter().rev()).unwrap(),
+            ["a", "b", "a"]
+        );
+        // A node that needs itself; an edge to a node outside the graph is no cycle.
+        assert_eq!(find_cycle([("s", &s[..])].into_iter()).unwrap(), ["s", "s"]);
+        assert!(find_cycle([("b", &b[..])].into_iter()).is_none());
     }
 
     #[test]
