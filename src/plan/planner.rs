@@ -60,9 +60,15 @@ pub fn plan(
         .iter()
         .map(|r| (r.address.as_str(), r.dependencies.as_slice()))
         .collect();
+    // Looked up for every resource and reference: hashed once rather than searched each time.
+    let recorded: FastMap<&str, &Recorded> = state
+        .resources
+        .iter()
+        .map(|r| (r.address.as_str(), r))
+        .collect();
     for wave in waves(&nodes) {
         let known = Known {
-            state,
+            recorded: &recorded,
             actions: &actions,
             wanted: &by_address,
         };
@@ -155,10 +161,10 @@ pub fn plan(
     plan
 }
 
-/// What the planner knows when it reaches a resource: the state, the actions already
+/// What the planner knows when it reaches a resource: the recorded resources, the actions already
 /// planned for the resources it depends on, and the desired resources.
 struct Known<'a> {
-    state: &'a State,
+    recorded: &'a FastMap<&'a str, &'a Recorded>,
     actions: &'a FastMap<&'a str, Option<Action>>,
     wanted: &'a FastMap<&'a str, &'a Resource>,
 }
@@ -183,7 +189,7 @@ impl Known<'_> {
             self.actions.get(target),
             Some(Some(Action::Create | Action::Replace))
         );
-        match self.state.get(target) {
+        match self.recorded.get(target) {
             Some(rec) if !pending => Some(resources::kind(&rec.kind)?.reference(rec)),
             _ => {
                 let r = self.wanted.get(target)?;
@@ -201,7 +207,6 @@ fn plan_resource(
     notes: &mut Vec<String>,
 ) -> Option<Change> {
     let kind = resources::kind(r.kind)?;
-    let state = known.state;
     let region = r.region.as_deref().unwrap_or(&bp.region);
     // Built only for a change: most resources of a converged plan have none.
     let desired = |attributes: Attrs, region: &str| Desired {
@@ -210,7 +215,7 @@ fn plan_resource(
         dependencies: r.dependencies.clone(),
         prevent_destroy: r.prevent_destroy,
     };
-    let rec = state.get(&r.address);
+    let rec = known.recorded.get(r.address.as_str()).copied();
     let mut importing = false;
     let current = match (rec, actual.get(&r.address)) {
         (_, Some(Refreshed::Found(existing, found))) => {
