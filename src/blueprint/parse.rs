@@ -957,7 +957,11 @@ impl Walker<'_> {
         if !self.diags.is_empty() {
             return Vec::new();
         }
-        parallel::map(resources, |r| computed(tags, name, &referrers, r))
+        let tags: serde_json::Map<String, Value> = tags
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        parallel::map(resources, |r| computed(&tags, name, &referrers, r))
     }
 
     /// A reference between regional resources stays in one region (a bucket's key, its log
@@ -1067,9 +1071,10 @@ impl Written {
     }
 }
 
-/// What rampart adds to a resource's written attributes: its tags and derived ones.
+/// What rampart adds to a resource's written attributes: its tags (over `tags`, the
+/// blueprint's, made into values once) and derived ones.
 fn computed(
-    tags: &BTreeMap<String, String>,
+    tags: &serde_json::Map<String, Value>,
     blueprint: &str,
     referrers: &resources::Referrers,
     r: &Resource,
@@ -1079,10 +1084,7 @@ fn computed(
         return computed;
     };
     if kind.schema().iter().any(|f| f.name == "tags") {
-        let mut all: serde_json::Map<String, Value> = tags
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
+        let mut all = tags.clone();
         if let Some(Value::Object(own)) = r.attrs.get("tags") {
             all.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
