@@ -72,16 +72,18 @@ pub fn plan(
             actions: &actions,
             wanted: &by_address,
         };
-        // No resource of a wave depends on another of it: they are planned side by side.
+        // No resource of a wave depends on another of it: they are planned side by side. A
+        // change is boxed: most resources have none, and a list of 10 000 unboxed ones
+        // would be megabytes of fresh memory, mostly `None`.
         let planned = parallel::map(&wave, |&i| {
             let mut notes = Vec::new();
-            let change = plan_resource(bp, actual, wanted[i], &known, &mut notes);
+            let change = plan_resource(bp, actual, wanted[i], &known, &mut notes).map(Box::new);
             (change, notes)
         });
         for (i, (change, more)) in wave.into_iter().zip(planned) {
             actions.insert(&wanted[i].address, change.as_ref().map(|c| c.action));
             notes.extend(more);
-            changes.extend(change);
+            changes.extend(change.map(|c| *c));
         }
     }
 
