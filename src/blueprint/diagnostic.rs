@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A position in a blueprint file, 1-based as editors show it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -22,24 +22,35 @@ impl Position {
 
 /// Where each line of a text starts, so that an offset's position costs a binary search and
 /// the length of its line, not a scan from the top (a blueprint has thousands of fields).
+/// They are found on the first position asked for: a blueprint without problems needs none.
 #[derive(Debug)]
 pub struct Lines<'a> {
     source: &'a str,
-    starts: Vec<usize>,
+    /// Shared with the [`SourceMap`] made of these lines, so that they are found once.
+    starts: Arc<OnceLock<Vec<usize>>>,
 }
 
 impl<'a> Lines<'a> {
     pub fn new(source: &'a str) -> Lines<'a> {
-        let starts = std::iter::once(0)
-            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Lines { source, starts }
+        Lines {
+            source,
+            starts: Arc::default(),
+        }
     }
 
     /// The line and the column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> Position {
-        position(self.source, &self.starts, offset)
+        position(self.source, line_starts(self.source, &self.starts), offset)
     }
+}
+
+/// Where each line of `source` starts, found once and kept in `found`.
+fn line_starts<'f>(source: &str, found: &'f OnceLock<Vec<usize>>) -> &'f [usize] {
+    found.get_or_init(|| {
+        std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect()
+    })
 }
 
 /// A blueprint's text and where its lines start, kept with the parsed blueprint: a position
@@ -47,25 +58,25 @@ impl<'a> Lines<'a> {
 #[derive(Clone)]
 pub struct SourceMap {
     text: Arc<str>,
-    starts: Arc<[usize]>,
+    starts: Arc<OnceLock<Vec<usize>>>,
 }
 
 impl SourceMap {
     pub fn new(lines: &Lines<'_>) -> SourceMap {
         SourceMap {
             text: Arc::from(lines.source),
-            starts: Arc::from(lines.starts.as_slice()),
+            starts: Arc::clone(&lines.starts),
         }
     }
 
     pub fn position(&self, offset: usize) -> Position {
-        position(&self.text, &self.starts, offset)
+        position(&self.text, line_starts(&self.text, &self.starts), offset)
     }
 }
 
 impl fmt::Debug for SourceMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SourceMap({} lines)", self.starts.len())
+        write!(f, "SourceMap({} bytes)", self.text.len())
     }
 }
 
