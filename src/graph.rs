@@ -275,6 +275,12 @@ mod tests {
             find_cycle(nodes.into_iter().rev()).unwrap(),
             ["a", "b", "a"]
         );
+        // Given in name order already, and a name given twice: its last edges count.
+        let none: [String; 0] = [];
+        let twice = [("a", &none[..]), ("a", &a[..]), ("b", &b[..])];
+        assert_eq!(find_cycle(twice.into_iter()).unwrap(), ["a", "b", "a"]);
+        let twice = [("a", &a[..]), ("a", &none[..]), ("b", &b[..])];
+        assert!(find_cycle(twice.into_iter()).is_none());
         // A node that needs itself; an edge to a node outside the graph is no cycle.
         assert_eq!(find_cycle([("s", &s[..])].into_iter()).unwrap(), ["s", "s"]);
         assert!(find_cycle([("b", &b[..])].into_iter()).is_none());
