@@ -6,7 +6,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use foldhash::{HashMap as FastMap, HashMapExt};
-
 use serde_json::Value;
 
 use super::diff::same;

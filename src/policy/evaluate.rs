@@ -4,9 +4,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use foldhash::{HashMap, HashMapExt};
-
 use chrono::NaiveDate;
+use foldhash::{HashMap, HashMapExt};
 use serde::Serialize;
 use serde_json::Value;
 

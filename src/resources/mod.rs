@@ -18,10 +18,9 @@ pub use cloudtrail::covering as trails_covering;
 pub use kms_key::pending_deletion as keys_pending_deletion;
 pub use rds_instance::is_default_admin;
 
-use foldhash::{HashMap, HashMapExt};
-
 use async_trait::async_trait;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use foldhash::{HashMap, HashMapExt};
 use serde_json::Value;
 
 use crate::aws::Aws;

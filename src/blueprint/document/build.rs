@@ -8,10 +8,10 @@
 //! dotted key through an existing table inside an inline table). [`super::parse`] then
 //! parses the file with toml, whose tree and errors are the reference.
 
-use foldhash::HashMap;
 use std::borrow::Cow;
 use std::ops::Range;
 
+use foldhash::HashMap;
 use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
 use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
