@@ -15,13 +15,18 @@ const MAX_THREADS: usize = 8;
 /// wave is in name order, so one kind after another).
 const BLOCKS_PER_THREAD: usize = 8;
 
+/// Whether work over `items` items is worth a second thread (as [`map`] splits it).
+pub fn splits(items: usize) -> bool {
+    // The cores are asked only for a list long enough to split.
+    items / ITEMS_PER_THREAD >= 2 && cores() > 1
+}
+
 /// `f` of each item, in the items' order.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = (items.len() / ITEMS_PER_THREAD).min(MAX_THREADS);
-    // The cores are asked only for a list long enough to split.
-    if threads < 2 || cores() < 2 {
+    if !splits(items.len()) {
         return items.iter().map(f).collect();
     }
+    let threads = (items.len() / ITEMS_PER_THREAD).min(MAX_THREADS);
     let threads = threads.min(cores());
     let blocks: Vec<&[T]> = items
         .chunks(items.len().div_ceil(threads * BLOCKS_PER_THREAD))

@@ -934,11 +934,18 @@ impl Walker<'_> {
         tags: &BTreeMap<String, String>,
         name: &str,
     ) -> Vec<Attrs> {
-        self.check_waivers(waivers, resources);
-        self.check_references(resources);
-        self.check_regions(resources, written, home);
-        self.check_unique(resources, written);
-        let referrers = resources::Referrers::index(resources);
+        // The index of who refers to whom needs none of the checks: for a long list it is
+        // built on a second thread while they run.
+        let (referrers, ()) = parallel::join(
+            parallel::splits(resources.len()),
+            || resources::Referrers::index(resources),
+            || {
+                self.check_waivers(waivers, resources);
+                self.check_references(resources);
+                self.check_regions(resources, written, home);
+                self.check_unique(resources, written);
+            },
+        );
         let found = parallel::map(resources, |r| {
             resources::kind(r.kind)
                 .map(|kind| kind.validate(r, &referrers))
