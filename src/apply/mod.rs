@@ -359,7 +359,7 @@ fn resolve_references(
             ),
             _ => continue,
         };
-        attrs.insert(field.name.to_string(), resolved);
+        attrs.insert(field.name, resolved);
     }
     Ok(attrs)
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub use attrs::Attrs;
+pub use attrs::{Attrs, Name};
 pub use diagnostic::{Diagnostic, Position, SourceMap};
 pub use parse::{check_region, parse, parse_with};
 

@@ -666,7 +666,7 @@ impl Walker<'_> {
             match found.map(|i| &fields[i]).filter(|f| !f.computed) {
                 Some(field) => {
                     if let Some(val) = self.convert(&field.ty, v, ctx, name) {
-                        attrs.push((name.to_string(), val));
+                        attrs.push((field.name, val));
                     }
                 }
                 None => {
@@ -697,7 +697,7 @@ impl Walker<'_> {
                     format!("add `{} = ...` ({})", field.name, field.doc),
                 );
             } else if let Some(default) = field.default.value() {
-                attrs.push((field.name.to_string(), default));
+                attrs.push((field.name, default));
             }
         }
         Some(attrs.into_iter().collect())
@@ -862,7 +862,9 @@ impl Walker<'_> {
             }
             (Type::Table(fields), Item::Table(_)) => self
                 .table(fields, value, &format!("{ctx}.{name}"))
-                .map(|attrs| Value::Object(attrs.into_iter().collect())),
+                .map(|attrs| {
+                    Value::Object(attrs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+                }),
             _ => mismatch(self),
         }
     }
@@ -1097,7 +1099,7 @@ fn computed(
         }
         all.insert("rampart:blueprint".into(), Value::String(blueprint.into()));
         all.insert("rampart:address".into(), Value::String(r.address.clone()));
-        computed.insert("tags".into(), Value::Object(all));
+        computed.insert("tags", Value::Object(all));
     }
     computed.extend(kind.derive(&r.address, referrers));
     computed

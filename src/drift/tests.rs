@@ -37,7 +37,7 @@ fn drift_of(
 
 fn set(actual: &mut HashMap<String, Refreshed>, address: &str, name: &str, value: Value) {
     if let Some(Refreshed::Exists(attrs)) = actual.get_mut(address) {
-        attrs.insert(name.into(), value);
+        attrs.insert(name.to_string(), value);
     }
 }
 
@@ -157,7 +157,7 @@ fn an_unapplied_blueprint_edit_is_told_apart_from_a_change_outside() {
             .iter_mut()
             .find(|r| r.address == "s3_bucket.raw")
         {
-            rec.attributes.insert("versioning".into(), json!(true));
+            rec.attributes.insert("versioning", json!(true));
         }
     };
     let found = drift_of(&edited, applied);
@@ -236,7 +236,7 @@ fn a_control_the_blueprint_turns_on_but_apply_has_not_yet_is_a_warning() {
             .iter_mut()
             .find(|r| r.address == "kms_key.data")
         {
-            rec.attributes.insert("rotation".into(), json!(false));
+            rec.attributes.insert("rotation", json!(false));
         }
     });
     assert_eq!(found.len(), 1, "{found:?}");

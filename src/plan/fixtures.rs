@@ -34,7 +34,7 @@ pub fn converged(bp: &Blueprint) -> (State, HashMap<String, Refreshed>) {
             ),
         };
         if r.kind == "s3_bucket" {
-            attrs.insert("kms_key".into(), Value::String("k1".into()));
+            attrs.insert("kms_key", Value::String("k1".into()));
         }
         actual.insert(r.address.clone(), Refreshed::Exists(attrs.clone()));
         state.upsert(Recorded {

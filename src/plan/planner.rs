@@ -505,7 +505,7 @@ kms_key = "kms_key.data"
             BP,
             |_, a| {
                 if let Some(Refreshed::Exists(attrs)) = a.get_mut("s3_bucket.raw") {
-                    attrs.insert("versioning".into(), Value::Bool(false));
+                    attrs.insert("versioning", Value::Bool(false));
                 }
             },
             Mode::Apply,

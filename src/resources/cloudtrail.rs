@@ -299,25 +299,25 @@ impl ResourceKind for CloudTrail {
         };
 
         let mut attrs = Attrs::new();
-        attrs.insert("name".into(), Value::from(name));
+        attrs.insert("name", Value::from(name));
         attrs.insert(
-            "bucket".into(),
+            "bucket",
             trail.s3_bucket_name().map_or(Value::Null, Value::from),
         );
         attrs.insert(
-            "kms_key".into(),
+            "kms_key",
             trail.kms_key_id().map_or(Value::Null, Value::from),
         );
         attrs.insert(
-            "multi_region".into(),
+            "multi_region",
             Value::Bool(trail.is_multi_region_trail() == Some(true)),
         );
         attrs.insert(
-            "include_global_service_events".into(),
+            "include_global_service_events",
             Value::Bool(trail.include_global_service_events() == Some(true)),
         );
         attrs.insert(
-            "log_file_validation".into(),
+            "log_file_validation",
             Value::Bool(trail.log_file_validation_enabled() == Some(true)),
         );
         // Reads and writes both: a read-only or write-only selector logs half of them.
@@ -356,7 +356,7 @@ impl ResourceKind for CloudTrail {
             }
         }
         buckets.sort();
-        attrs.insert("data_events".into(), Value::from(buckets));
+        attrs.insert("data_events", Value::from(buckets));
         // Reads and writes both, from a classic selector or an advanced one.
         let classic = selectors.event_selectors().iter().any(|s| {
             s.include_management_events() == Some(true)
@@ -368,13 +368,10 @@ impl ResourceKind for CloudTrail {
                 f.field() == "eventCategory" && f.equals().iter().any(|v| v == "Management")
             }) && !fields.iter().any(|f| f.field() == "readOnly")
         });
-        attrs.insert("management_events".into(), Value::Bool(classic || advanced));
+        attrs.insert("management_events", Value::Bool(classic || advanced));
+        attrs.insert("logging", Value::Bool(status.is_logging() == Some(true)));
         attrs.insert(
-            "logging".into(),
-            Value::Bool(status.is_logging() == Some(true)),
-        );
-        attrs.insert(
-            "tags".into(),
+            "tags",
             tags_value(
                 tag_list
                     .resource_tag_list()

@@ -171,22 +171,19 @@ impl ResourceKind for GuardDutyDetector {
         features.sort();
         let mut attrs = Attrs::new();
         attrs.insert(
-            "enabled".into(),
+            "enabled",
             Value::Bool(out.status().is_some_and(|s| s.as_str() == "ENABLED")),
         );
-        attrs.insert("features".into(), Value::from(features));
+        attrs.insert("features", Value::from(features));
         if let Some(freq) = out.finding_publishing_frequency() {
-            attrs.insert(
-                "finding_publishing_frequency".into(),
-                Value::from(freq.as_str()),
-            );
+            attrs.insert("finding_publishing_frequency", Value::from(freq.as_str()));
         }
         let mut tag_pairs: Vec<(String, String)> = out
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         tag_pairs.sort();
-        attrs.insert("tags".into(), tags_value(tag_pairs));
+        attrs.insert("tags", tags_value(tag_pairs));
         Ok(Some(attrs))
     }
 

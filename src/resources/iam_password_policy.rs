@@ -136,10 +136,10 @@ impl ResourceKind for IamPasswordPolicy {
                     .iter()
                     .map(|f| (f.to_string(), Value::Bool(false)))
                     .collect();
-                attrs.insert("minimum_length".into(), Value::from(8));
-                attrs.insert("reuse_prevention".into(), Value::Null);
-                attrs.insert("max_age_days".into(), Value::Null);
-                attrs.insert("allow_users_to_change".into(), Value::Bool(true));
+                attrs.insert("minimum_length", Value::from(8));
+                attrs.insert("reuse_prevention", Value::Null);
+                attrs.insert("max_age_days", Value::Null);
+                attrs.insert("allow_users_to_change", Value::Bool(true));
                 return Ok(Some(attrs));
             }
             Err(e) => return Err(Failure::sdk("GetAccountPasswordPolicy")(e)),

@@ -272,18 +272,15 @@ impl ResourceKind for IamRole {
             .map_err(Failure::sdk("ListAttachedRolePolicies"))?;
 
         let mut attrs = Attrs::new();
-        attrs.insert("name".into(), Value::from(role.role_name()));
-        attrs.insert(
-            "description".into(),
-            Value::from(role.description().unwrap_or("")),
-        );
+        attrs.insert("name", Value::from(role.role_name()));
+        attrs.insert("description", Value::from(role.description().unwrap_or("")));
         let trust = role
             .assume_role_policy_document()
             .map(decode)
             .unwrap_or(Value::Null);
-        attrs.insert("trust".into(), Value::from(trusted(&trust)));
+        attrs.insert("trust", Value::from(trusted(&trust)));
         if let Some(docs) = docs {
-            attrs.insert("policies".into(), Value::Object(docs.into_iter().collect()));
+            attrs.insert("policies", Value::Object(docs.into_iter().collect()));
         }
         if let Some(attached) = attached {
             let mut managed: Vec<String> = attached
@@ -292,10 +289,10 @@ impl ResourceKind for IamRole {
                 .filter_map(|p| p.policy_arn().map(String::from))
                 .collect();
             managed.sort();
-            attrs.insert("managed_policies".into(), Value::from(managed));
+            attrs.insert("managed_policies", Value::from(managed));
         }
         attrs.insert(
-            "tags".into(),
+            "tags",
             tags_value(
                 role.tags()
                     .iter()

@@ -385,17 +385,14 @@ impl ResourceKind for KmsKey {
 
         let mut attrs = Attrs::new();
         attrs.insert(
-            "description".into(),
+            "description",
             Value::String(meta.description().unwrap_or("").to_string()),
         );
-        attrs.insert(
-            "rotation".into(),
-            Value::Bool(rotation.key_rotation_enabled()),
-        );
+        attrs.insert("rotation", Value::Bool(rotation.key_rotation_enabled()));
         // Some endpoints (the emulator) do not report the period; the planner then keeps
         // the recorded value instead of showing a false difference.
         if let Some(days) = rotation.rotation_period_in_days() {
-            attrs.insert("rotation_period_days".into(), Value::from(days));
+            attrs.insert("rotation_period_days", Value::from(days));
         }
         let wanted_alias = desired
             .map(|d| str_attr(d, "alias"))
@@ -414,10 +411,10 @@ impl ResourceKind for KmsKey {
                     .first()
                     .map_or(Value::Null, |a| Value::String(a.to_string()))
             };
-            attrs.insert("alias".into(), alias);
+            attrs.insert("alias", alias);
         }
         attrs.insert(
-            "tags".into(),
+            "tags",
             tags_value(
                 tag_list
                     .tags()
@@ -432,8 +429,8 @@ impl ResourceKind for KmsKey {
                 .and_then(|p| serde_json::from_str(p).ok())
                 .unwrap_or(Value::Null);
             let (own, trails) = split_policy(doc);
-            attrs.insert("policy".into(), own);
-            attrs.insert("cloudtrail_access".into(), Value::from(trails));
+            attrs.insert("policy", own);
+            attrs.insert("cloudtrail_access", Value::from(trails));
         }
         Ok(Some(attrs))
     }

@@ -314,7 +314,7 @@ impl ResourceKind for LambdaFunction {
         let path = base_dir.join(str_attr(attrs, "code"));
         match bundle(&path) {
             Ok(package) => {
-                attrs.insert("code_sha256".into(), Value::from(package_hash(&package)));
+                attrs.insert("code_sha256", Value::from(package_hash(&package)));
                 Vec::new()
             }
             Err(e) => vec![(
@@ -388,20 +388,17 @@ impl ResourceKind for LambdaFunction {
             Err(e) => return Err(Failure::sdk("GetPolicy")(e)),
         };
         let mut attrs = Attrs::new();
-        attrs.insert("name".into(), Value::from(name));
+        attrs.insert("name", Value::from(name));
         attrs.insert(
-            "runtime".into(),
+            "runtime",
             conf.runtime()
                 .map_or(Value::Null, |r| Value::from(r.as_str())),
         );
-        attrs.insert("handler".into(), Value::from(conf.handler().unwrap_or("")));
-        attrs.insert("role".into(), Value::from(conf.role().unwrap_or("")));
-        attrs.insert(
-            "code_sha256".into(),
-            Value::from(conf.code_sha256().unwrap_or("")),
-        );
+        attrs.insert("handler", Value::from(conf.handler().unwrap_or("")));
+        attrs.insert("role", Value::from(conf.role().unwrap_or("")));
+        attrs.insert("code_sha256", Value::from(conf.code_sha256().unwrap_or("")));
         if let Some(t) = conf.timeout() {
-            attrs.insert("timeout_seconds".into(), Value::from(t));
+            attrs.insert("timeout_seconds", Value::from(t));
         }
         let mut env: Vec<(String, String)> = conf
             .environment()
@@ -409,7 +406,7 @@ impl ResourceKind for LambdaFunction {
             .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         env.sort();
-        attrs.insert("environment".into(), tags_value(env));
+        attrs.insert("environment", tags_value(env));
         // GetFunction leaves tags out, with a reason, when ListTags is not allowed.
         if let Some(e) = function.tags_error() {
             return Err(Failure::new(
@@ -422,8 +419,8 @@ impl ResourceKind for LambdaFunction {
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         tag_pairs.sort();
-        attrs.insert("tags".into(), tags_value(tag_pairs));
-        attrs.insert("rotation_permission".into(), Value::Bool(permitted));
+        attrs.insert("tags", tags_value(tag_pairs));
+        attrs.insert("rotation_permission", Value::Bool(permitted));
         Ok(Some(attrs))
     }
 

@@ -376,8 +376,8 @@ impl ResourceKind for RdsInstance {
         };
 
         let mut attrs = Attrs::new();
-        attrs.insert("identifier".into(), Value::from(recorded.id.as_str()));
-        attrs.insert("engine".into(), Value::from(engine.as_str()));
+        attrs.insert("identifier", Value::from(recorded.id.as_str()));
+        attrs.insert("engine", Value::from(engine.as_str()));
         // A major version in the blueprint is met by any minor version of it, and with minor
         // upgrades on, by any newer minor version RDS moved the instance to.
         let actual = db.engine_version().unwrap_or("");
@@ -388,35 +388,35 @@ impl ResourceKind for RdsInstance {
         } else {
             actual
         };
-        attrs.insert("engine_version".into(), Value::from(version));
+        attrs.insert("engine_version", Value::from(version));
         attrs.insert(
-            "instance_class".into(),
+            "instance_class",
             Value::from(db.db_instance_class().unwrap_or("")),
         );
         attrs.insert(
-            "managed_master_password".into(),
+            "managed_master_password",
             Value::Bool(db.master_user_secret().is_some()),
         );
         if let Some(gb) = db.allocated_storage() {
-            attrs.insert("allocated_storage_gb".into(), Value::from(gb));
+            attrs.insert("allocated_storage_gb", Value::from(gb));
         }
         attrs.insert(
-            "kms_key".into(),
+            "kms_key",
             match (db.storage_encrypted(), db.kms_key_id()) {
                 (Some(true), Some(key)) => Value::from(key),
                 _ => Value::from("none (storage not encrypted)"),
             },
         );
         attrs.insert(
-            "master_username".into(),
+            "master_username",
             Value::from(db.master_username().unwrap_or("")),
         );
         if let Some(days) = db.backup_retention_period() {
-            attrs.insert("backup_retention_days".into(), Value::from(days));
+            attrs.insert("backup_retention_days", Value::from(days));
         }
         let mut logs: Vec<String> = db.enabled_cloudwatch_logs_exports().to_vec();
         logs.sort();
-        attrs.insert("log_exports".into(), Value::from(logs));
+        attrs.insert("log_exports", Value::from(logs));
         for (name, value) in [
             ("deletion_protection", db.deletion_protection()),
             ("publicly_accessible", db.publicly_accessible()),
@@ -428,11 +428,11 @@ impl ResourceKind for RdsInstance {
             ),
             ("copy_tags_to_snapshot", db.copy_tags_to_snapshot()),
         ] {
-            attrs.insert(name.into(), Value::Bool(value == Some(true)));
+            attrs.insert(name, Value::Bool(value == Some(true)));
         }
-        attrs.insert("force_tls".into(), Value::Bool(force_tls));
+        attrs.insert("force_tls", Value::Bool(force_tls));
         attrs.insert(
-            "tags".into(),
+            "tags",
             tags_value(
                 db.tag_list().iter().filter_map(|t| {
                     Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))

@@ -717,7 +717,7 @@ impl ResourceKind for S3Bucket {
             return Ok(None);
         }
         let mut attrs = Attrs::new();
-        attrs.insert("name".into(), Value::String(b.to_string()));
+        attrs.insert("name", Value::String(b.to_string()));
 
         let enc = optional(
             enc,
@@ -741,11 +741,11 @@ impl ResourceKind for S3Bucket {
                 }
             })
             .unwrap_or_else(|| Value::String("none (unencrypted)".into()));
-        attrs.insert("kms_key".into(), kms_key);
+        attrs.insert("kms_key", kms_key);
 
         let ver = ver.map_err(Failure::sdk("GetBucketVersioning"))?;
         attrs.insert(
-            "versioning".into(),
+            "versioning",
             Value::Bool(ver.status() == Some(&BucketVersioningStatus::Enabled)),
         );
 
@@ -763,7 +763,7 @@ impl ResourceKind for S3Bucket {
                     && c.block_public_policy() == Some(true)
                     && c.restrict_public_buckets() == Some(true)
             });
-        attrs.insert("block_public_access".into(), Value::Bool(all_blocked));
+        attrs.insert("block_public_access", Value::Bool(all_blocked));
 
         let pol = optional(pol, "GetBucketPolicy", &["NoSuchBucketPolicy"])?;
         let doc = pol
@@ -771,22 +771,16 @@ impl ResourceKind for S3Bucket {
             .and_then(|p| p.policy())
             .and_then(|p| serde_json::from_str::<Value>(p).ok())
             .unwrap_or(Value::Null);
+        attrs.insert("require_tls", Value::Bool(denies_insecure_transport(&doc)));
+        attrs.insert("log_delivery_from", Value::from(log_sources_in(&doc)));
         attrs.insert(
-            "require_tls".into(),
-            Value::Bool(denies_insecure_transport(&doc)),
-        );
-        attrs.insert(
-            "log_delivery_from".into(),
-            Value::from(log_sources_in(&doc)),
-        );
-        attrs.insert(
-            "cloudtrail_delivery_from".into(),
+            "cloudtrail_delivery_from",
             Value::from(cloudtrail::granted_trails(&statements(&doc))),
         );
 
         let tag = optional(tag, "GetBucketTagging", &["NoSuchTagSet"])?;
         attrs.insert(
-            "tags".into(),
+            "tags",
             super::tags_value(
                 tag.as_ref()
                     .map(|t| t.tag_set())
@@ -814,14 +808,14 @@ impl ResourceKind for S3Bucket {
                     })
                 })
                 .unwrap_or(Value::Null);
-            attrs.insert("object_lock".into(), value);
+            attrs.insert("object_lock", value);
         }
         if let Some(logs) = logs {
             let logs = logs.map_err(Failure::sdk("GetBucketLogging"))?;
             let target = logs.logging_enabled().map_or(Value::Null, |l| {
                 Value::String(l.target_bucket().to_string())
             });
-            attrs.insert("access_logs".into(), target);
+            attrs.insert("access_logs", target);
         }
         if let Some(life) = life {
             let life = optional(
@@ -840,7 +834,7 @@ impl ResourceKind for S3Bucket {
                 .and_then(|r| r.noncurrent_version_expiration())
                 .and_then(|e| e.noncurrent_days())
                 .map_or(Value::Null, |d| json!({ "noncurrent_expiration_days": d }));
-            attrs.insert("lifecycle".into(), value);
+            attrs.insert("lifecycle", value);
         }
         Ok(Some(attrs))
     }

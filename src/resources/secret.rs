@@ -147,23 +147,17 @@ impl ResourceKind for Secret {
             return Ok(None);
         }
         let mut attrs = Attrs::new();
-        attrs.insert(
-            "name".into(),
-            Value::from(out.name().unwrap_or(&recorded.id)),
-        );
-        attrs.insert(
-            "description".into(),
-            Value::from(out.description().unwrap_or("")),
-        );
+        attrs.insert("name", Value::from(out.name().unwrap_or(&recorded.id)));
+        attrs.insert("description", Value::from(out.description().unwrap_or("")));
         // No key, or the AWS managed one, is what a blueprint without `kms_key` asks for.
         let key = out
             .kms_key_id()
             .filter(|k| !k.is_empty() && *k != "alias/aws/secretsmanager");
-        attrs.insert("kms_key".into(), key.map_or(Value::Null, Value::from));
+        attrs.insert("kms_key", key.map_or(Value::Null, Value::from));
         // `RotationEnabled` is absent, not false, before rotation is configured.
         let rotating = out.rotation_enabled() == Some(true);
         attrs.insert(
-            "rotation_lambda".into(),
+            "rotation_lambda",
             match (rotating, out.rotation_lambda_arn()) {
                 (true, Some(arn)) => Value::from(arn),
                 _ => Value::Null,
@@ -174,10 +168,10 @@ impl ResourceKind for Secret {
                 .rotation_rules()
                 .and_then(|r| r.automatically_after_days())
         {
-            attrs.insert("rotation_days".into(), Value::from(days));
+            attrs.insert("rotation_days", Value::from(days));
         }
         attrs.insert(
-            "tags".into(),
+            "tags",
             tags_value(
                 out.tags().iter().filter_map(|t| {
                     Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
