@@ -987,17 +987,15 @@ impl Walker<'_> {
                 continue;
             };
             for field in kind.schema() {
-                let targets: Vec<&str> = match (field.ty, r.attrs.get(field.name)) {
-                    (Type::Ref(_), Some(Value::String(t))) => vec![t.as_str()],
-                    (Type::RefList(Some(_)), Some(Value::Array(ts))) => {
-                        ts.iter().filter_map(Value::as_str).collect()
-                    }
+                let targets = match (field.ty, r.attrs.get(field.name)) {
+                    (Type::Ref(_), Some(target @ Value::String(_))) => std::slice::from_ref(target),
+                    (Type::RefList(Some(_)), Some(Value::Array(ts))) => ts.as_slice(),
                     _ => continue,
                 };
                 if r.kind == "cloudtrail" && field.name == "bucket" {
                     continue;
                 }
-                for t in targets {
+                for t in targets.iter().filter_map(Value::as_str) {
                     let Some(target) = by_address.get(t) else {
                         continue;
                     };

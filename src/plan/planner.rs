@@ -50,7 +50,7 @@ pub fn plan(
         wanted.iter().map(|r| (r.address.as_str(), *r)).collect();
 
     let mut changes: Vec<Change> = Vec::new();
-    let mut actions: FastMap<&str, Option<Action>> = FastMap::new();
+    let mut actions: FastMap<&str, Option<Action>> = FastMap::with_capacity(wanted.len());
     let mut notes = Vec::new();
 
     // Dependencies first, so each resource knows whether what it refers to is being
