@@ -302,6 +302,18 @@ pub fn parse_state(bytes: &[u8], path: &str, backup: &Path) -> Result<State, Sta
             }
             // Lookups search by address; a file edited by hand may be out of order.
             state.resources.sort_by(|a, b| a.address.cmp(&b.address));
+            // Two records of one address (a hand edit, a bad merge) would leave which one
+            // counts to chance, and plan the deletion of one resource twice.
+            if let Some(twice) = state
+                .resources
+                .windows(2)
+                .find(|pair| pair[0].address == pair[1].address)
+            {
+                return Err(corrupt(format!(
+                    "`{}` is recorded twice; keep the entry that matches AWS",
+                    twice[0].address
+                )));
+            }
             Ok(state)
         }
         Err(e) => {
@@ -422,5 +434,34 @@ mod tests {
         let not_text = b"{\"format_version\": 1, \"lineage\": \"\xff\"}";
         let err = parse_state(not_text, "x.json", backup).unwrap_err();
         assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn an_address_recorded_twice_is_refused() {
+        let record = |address: &str, id: &str| {
+            serde_json::json!({
+                "address": address, "kind": "kms_key", "id": id, "region": "eu-west-1",
+                "attributes": {}, "dependencies": [], "prevent_destroy": false
+            })
+        };
+        let file = |resources: Vec<serde_json::Value>| {
+            let mut state = serde_json::to_value(State::new("bp")).unwrap();
+            state["resources"] = resources.into();
+            serde_json::to_vec(&state).unwrap()
+        };
+        let backup = Path::new("x.json.backup");
+        let distinct = file(vec![record("kms_key.b", "2"), record("kms_key.a", "1")]);
+        assert!(parse_state(&distinct, "x.json", backup).is_ok());
+        let twice = file(vec![
+            record("kms_key.a", "1"),
+            record("kms_key.b", "2"),
+            record("kms_key.a", "3"),
+        ]);
+        let err = parse_state(&twice, "x.json", backup).unwrap_err();
+        assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+        assert!(
+            err.to_string().contains("`kms_key.a` is recorded twice"),
+            "{err}"
+        );
     }
 }
