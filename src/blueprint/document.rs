@@ -48,6 +48,15 @@ pub(super) struct Table<'i> {
     entries: Vec<Entry<'i>>,
 }
 
+/// The entries, in key order, each freed when its taker is done with it.
+impl<'i> IntoIterator for Table<'i> {
+    type Item = Entry<'i>;
+    type IntoIter = std::vec::IntoIter<Entry<'i>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
 #[derive(Debug, PartialEq)]
 pub(super) struct Entry<'i> {
     pub key: Key<'i>,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
-use super::document::{self, Item, Node, Table};
+use super::document::{self, Entry, Item, Node, Table};
 use super::schema::{Default, Field, Type};
 use super::{Attrs, Blueprint, Positions, Resource, StateConfig, Waiver, split_address};
 use crate::graph;
@@ -199,14 +199,8 @@ pub fn parse_with(
         }
         return Err(w.diags.into_vec());
     }
-    let sections = w.sections(&root, early);
-    // Freeing a large file's tree takes a while: it is dropped on a second thread while the
-    // checks across resources run.
-    let ((), bp) = parallel::join(
-        document::is_large(source),
-        move || drop(root),
-        || sections.and_then(|sections| w.finish(path, source, sections)),
-    );
+    let sections = w.sections(root, early);
+    let bp = sections.and_then(|sections| w.finish(path, source, sections));
     if w.diags.is_empty()
         && let Some(bp) = bp
     {
@@ -219,7 +213,7 @@ impl Walker<'_> {
     /// Walks the tree's sections and resources, telling `early` the name and state first.
     fn sections(
         &mut self,
-        root: &Table,
+        root: Table,
         early: &mut dyn FnMut(&str, &StateConfig),
     ) -> Option<Sections> {
         let mut header = None;
@@ -243,19 +237,24 @@ impl Walker<'_> {
         {
             early(name, &state);
         }
-        for (key, value) in root.iter() {
+        let has_header = root.get("blueprint").is_some();
+        // The tree is taken apart as it is walked: each resource's part is freed once its
+        // attributes are made, and what comes next reuses that memory instead of fresh
+        // pages (at 10 000 resources, about 12 MB less committed than freeing the tree on a
+        // thread of its own afterwards, and no slower).
+        for Entry { key, node: value } in root {
             let name = key.name.as_ref();
             match name {
                 "blueprint" | "state" => {}
                 "tags" => {
-                    if let Some(t) = self.convert(&Type::StrMap, value, "[tags]", "tags") {
+                    if let Some(t) = self.convert(&Type::StrMap, &value, "[tags]", "tags") {
                         tags = string_map(&t);
                         self.check_tags(&tags, value.span.clone());
                     }
                 }
-                "waiver" => waivers = self.waivers(value),
+                "waiver" => waivers = self.waivers(&value),
                 "drift" => {
-                    if let Some(t) = self.table(DRIFT_FIELDS, value, "[drift]") {
+                    if let Some(t) = self.table(DRIFT_FIELDS, &value, "[drift]") {
                         drift_ignore = t
                             .get("ignore")
                             .and_then(Value::as_array)
@@ -293,7 +292,7 @@ impl Walker<'_> {
         let header = match header {
             Some(h) => h,
             None => {
-                if root.get("blueprint").is_none() {
+                if !has_header {
                     self.diags.error_hint(
                         &(0..0),
                         "missing `[blueprint]` section",
@@ -540,10 +539,10 @@ impl Walker<'_> {
     fn resources_of(
         &mut self,
         kind: &'static dyn resources::ResourceKind,
-        value: &Node,
+        value: Node,
         out: &mut Vec<(Resource, Written)>,
     ) {
-        let Item::Table(table) = &value.item else {
+        let Item::Table(table) = value.item else {
             self.diags.error_hint(
                 &value.span,
                 format!("`{}` must hold tables of resources", kind.name()),
@@ -558,7 +557,7 @@ impl Walker<'_> {
             .iter()
             .filter(|f| matches!(f.ty, Type::Ref(_) | Type::RefList(Some(_))))
             .collect();
-        for (key, body) in table.iter() {
+        for Entry { key, node: body } in table {
             let name = key.name.as_ref();
             let address = format!("{}.{}", kind.name(), name);
             if let Err(why) = check_resource_name(name) {
@@ -573,7 +572,7 @@ impl Walker<'_> {
                 header: key.span.clone(),
                 fields: Vec::new(),
             };
-            let Some(mut attrs) = self.table_at(&fields, body, &address, &mut written.fields)
+            let Some(mut attrs) = self.table_at(&fields, &body, &address, &mut written.fields)
             else {
                 continue;
             };
