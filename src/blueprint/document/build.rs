@@ -151,28 +151,28 @@ impl<'i> Builder<'i> {
 
     /// A value is complete: it goes to the open array or inline table, or to a table.
     fn value(&mut self, node: Node<'i>) {
-        let keys = std::mem::take(&mut self.keys);
-        match self.open.last_mut().map(|open| &mut open.body) {
-            Some(Body::Array(items)) => items.push(node),
-            Some(Body::Inline(entries)) => {
-                if !insert_inline(entries, keys, node) {
-                    self.failed = true;
-                }
+        // The list of keys is lent out and given back empty: one list for the whole text,
+        // not a new one for every line.
+        let mut keys = std::mem::take(&mut self.keys);
+        let placed = match self.open.last_mut().map(|open| &mut open.body) {
+            Some(Body::Array(items)) => {
+                items.push(node);
+                true
             }
-            None => {
-                if self.key_value(keys, node).is_none() {
-                    self.failed = true;
-                }
-            }
-        }
+            Some(Body::Inline(entries)) => insert_inline(entries, &mut keys, node),
+            None => self.key_value(&mut keys, node).is_some(),
+        };
+        self.failed |= !placed;
+        keys.clear();
+        self.keys = keys;
     }
 
     /// `a.b.c = value` in the current table: `a` and `b` are tables made (or extended) by
     /// dotted keys.
-    fn key_value(&mut self, mut keys: Vec<Key<'i>>, node: Node<'i>) -> Option<()> {
+    fn key_value(&mut self, keys: &mut Vec<Key<'i>>, node: Node<'i>) -> Option<()> {
         let last = keys.pop()?;
         let mut table = self.current;
-        for key in keys {
+        for key in keys.drain(..) {
             table = match self.tables[table].find(&key.name) {
                 None => {
                     let span = key.span.clone();
@@ -322,7 +322,11 @@ impl<'i> Building<'i> {
 /// Adds `keys = node` to an inline table; `false` where toml's parse is needed, which
 /// includes an inline table of more than [`INDEX_FROM`] entries: their keys are searched
 /// one by one, and toml's map keeps a large one from costing the square of its size.
-fn insert_inline<'i>(entries: &mut Vec<Entry<'i>>, mut keys: Vec<Key<'i>>, node: Node<'i>) -> bool {
+fn insert_inline<'i>(
+    entries: &mut Vec<Entry<'i>>,
+    keys: &mut Vec<Key<'i>>,
+    node: Node<'i>,
+) -> bool {
     let Some(last) = keys.pop() else {
         return false;
     };
@@ -330,7 +334,7 @@ fn insert_inline<'i>(entries: &mut Vec<Entry<'i>>, mut keys: Vec<Key<'i>>, node:
         return false;
     }
     let mut entries = entries;
-    for key in keys {
+    for key in keys.drain(..) {
         // Only new tables: extending one already in the inline table is left to toml.
         if entries.iter().any(|e| e.key.name == key.name) {
             return false;
