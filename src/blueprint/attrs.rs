@@ -104,8 +104,9 @@ impl fmt::Debug for Name {
 }
 
 impl fmt::Display for Name {
+    /// As a `String` shows, widths and alignment included (`rampart show` lines names up).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self)
+        f.pad(self)
     }
 }
 
@@ -138,8 +139,8 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
-/// Whether `name` is `text`: at once when both are the same schema text (a field's name
-/// looked up by that field), else by length and bytes.
+/// Whether `name` is `text`: at once when both are the very same text (a name read from the
+/// state and a lookup by the field it was matched to, mostly), else by length and bytes.
 fn same(name: &Name, text: &str) -> bool {
     (name.as_ptr() == text.as_ptr() && name.len() == text.len()) || name.as_str() == text
 }
@@ -314,14 +315,20 @@ mod tests {
     fn names_a_schema_has_are_its_own_text_and_others_are_kept_as_written() {
         let state: Attrs =
             serde_json::from_str(r#"{"kms_key": "k", "na\u006de": "n", "from_2030": 1}"#).unwrap();
-        let schema_name = crate::resources::kind("s3_bucket")
-            .and_then(|k| k.schema().iter().find(|f| f.name == "kms_key"))
-            .map(|f| f.name)
-            .unwrap();
         let names: Vec<&Name> = state.keys().collect();
         assert_eq!(names, ["from_2030", "kms_key", "name"]);
-        // Borrowed from the schema, not a copy; an escaped or unknown name is still itself.
-        assert!(std::ptr::eq(names[1].as_str(), schema_name));
+        // The schemas' text, not a copy; an escaped or unknown name is still itself.
+        assert!(std::ptr::eq(
+            names[1].as_str(),
+            Name::known("kms_key").unwrap()
+        ));
+        assert!(crate::resources::KINDS.iter().any(|k| {
+            k.schema()
+                .iter()
+                .any(|f| std::ptr::eq(f.name, names[1].as_str()))
+        }));
+        // Shown as a string is, padded.
+        assert_eq!(format!("[{:<9}]", names[1]), "[kms_key  ]");
         assert_eq!(state.get("name"), Some(&json!("n")));
         assert_eq!(
             serde_json::to_string(&state).unwrap(),
