@@ -151,20 +151,27 @@ impl<'i> Builder<'i> {
 
     /// A value is complete: it goes to the open array or inline table, or to a table.
     fn value(&mut self, node: Node<'i>) {
-        // The list of keys is lent out and given back empty: one list for the whole text,
-        // not a new one for every line.
-        let mut keys = std::mem::take(&mut self.keys);
-        let placed = match self.open.last_mut().map(|open| &mut open.body) {
-            Some(Body::Array(items)) => {
-                items.push(node);
-                true
-            }
-            Some(Body::Inline(entries)) => insert_inline(entries, &mut keys, node),
-            None => self.key_value(&mut keys, node).is_some(),
-        };
+        let placed = self.with_keys(
+            |b, keys| match b.open.last_mut().map(|open| &mut open.body) {
+                Some(Body::Array(items)) => {
+                    items.push(node);
+                    true
+                }
+                Some(Body::Inline(entries)) => insert_inline(entries, keys, node),
+                None => b.key_value(keys, node).is_some(),
+            },
+        );
         self.failed |= !placed;
+    }
+
+    /// `f` with the keys read so far, whose list is given back empty: one list for the
+    /// key/value lines and headers, not a new one for each.
+    fn with_keys<R>(&mut self, f: impl FnOnce(&mut Self, &mut Vec<Key<'i>>) -> R) -> R {
+        let mut keys = std::mem::take(&mut self.keys);
+        let out = f(self, &mut keys);
         keys.clear();
         self.keys = keys;
+        out
     }
 
     /// `a.b.c = value` in the current table: `a` and `b` are tables made (or extended) by
@@ -195,11 +202,15 @@ impl<'i> Builder<'i> {
     }
 
     /// `[a.b.c]` or `[[a.b.c]]`: the table that the lines after it fill.
-    fn header(&mut self, span: Range<usize>, array: bool) -> Option<usize> {
-        let mut keys = std::mem::take(&mut self.keys);
+    fn header(
+        &mut self,
+        keys: &mut Vec<Key<'i>>,
+        span: Range<usize>,
+        array: bool,
+    ) -> Option<usize> {
         let last = keys.pop()?;
         let mut table = 0;
-        for key in keys {
+        for key in keys.drain(..) {
             table = match self.tables[table].find(&key.name) {
                 None => {
                     let span = key.span.clone();
@@ -470,7 +481,8 @@ impl<'i> Builder<'i> {
             self.failed = true;
             return;
         };
-        match self.header(start..self.at(close).end, array) {
+        let span = start..self.at(close).end;
+        match self.with_keys(|b, keys| b.header(keys, span, array)) {
             Some(table) => self.current = table,
             None => self.failed = true,
         }
