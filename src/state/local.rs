@@ -104,7 +104,10 @@ impl LocalBackend {
             .open(&lock_path)
         {
             Ok(mut file) => {
-                if let Err(e) = file.write_all(&body).and_then(|_| file.sync_all()) {
+                // Not synced to disk: other runs see the holder at once through the page
+                // cache, and a lock that outlived a crash names a run that is gone whatever
+                // it says. An fsync here cost plans up to a quarter of a second.
+                if let Err(e) = file.write_all(&body) {
                     // A lock file we could not fill in would read as held by "unknown".
                     drop(file);
                     let _ = fs::remove_file(&lock_path);
