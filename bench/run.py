@@ -264,7 +264,8 @@ def grown_state(state, domains, from_domains):
         if "log_delivery_from" in r["attributes"]:
             r["attributes"]["log_delivery_from"] = logging
     grown = dict(state)
-    grown["resources"] = resources
+    # In rampart's own order, as every state it writes is.
+    grown["resources"] = sorted(resources, key=lambda r: r["address"])
     return grown
 
 
@@ -321,7 +322,10 @@ def main():
             (work / "bp.toml").write_text(generate.blueprint(domains, prefix))
             state_file = work / "state" / f"{prefix}.json"
             state = json.loads(state_file.read_text())
-            state_file.write_text(json.dumps(grown_state(state, domains, from_domains)))
+            # Laid out as rampart writes a state (serde_json's pretty form), so that the
+            # load measured is the one a real state costs.
+            grown = grown_state(state, domains, from_domains)
+            state_file.write_text(json.dumps(grown, indent=2, ensure_ascii=False) + "\n")
             os.chmod(state_file, 0o600)
             # No emulator: the planning path makes no call (a dead endpoint proves it).
             pure = pure_path(binary, work, "http://127.0.0.1:9", par)
