@@ -172,7 +172,7 @@ async fn execute(
         Box::new(progress::Lines { style })
     };
     let executor = Executor {
-        aws: &session.aws,
+        aws: session.aws().await?,
         backend: &*session.backend,
         parallelism: session.parallelism,
         reporter: reporter.as_ref(),

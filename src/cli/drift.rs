@@ -9,6 +9,7 @@ use futures::StreamExt;
 
 use super::session::{Refresh, Session, backend, load_blueprint, with_region};
 use super::{Exit, Global};
+use crate::aws::Aws;
 use crate::blueprint::Blueprint;
 use crate::drift::{self, Header, IgnoreList, Report, Status, Unmanaged, Unreadable};
 use crate::plan::{self, Mode, Refreshed};
@@ -106,8 +107,12 @@ async fn check(session: &Session, options: &Options) -> Report {
             .filter(|_| options.regions.is_empty())
             .map(|r| r.region.clone()),
     );
-    let account = match session.aws.account_id().await {
-        Ok(id) => id,
+    let connected = async {
+        let aws = session.aws().await?;
+        anyhow::Ok((aws, aws.account_id().await?))
+    };
+    let (aws, account) = match connected.await {
+        Ok(connected) => connected,
         Err(e) => return Report::failed(header(bp, options, regions, None), e.to_string()),
     };
     let mut header = header(bp, options, regions.clone(), Some(account));
@@ -116,7 +121,7 @@ async fn check(session: &Session, options: &Options) -> Report {
     let Refresh {
         mut actual,
         mut unreadable,
-    } = session.read(in_scope).await;
+    } = session.read(aws, in_scope).await;
     // What could not be read is taken as recorded: its dependents must not look changed.
     for u in &unreadable {
         if let Some(rec) = session.state.get(&u.address) {
@@ -153,7 +158,7 @@ async fn check(session: &Session, options: &Options) -> Report {
 
     let mut unmanaged = Vec::new();
     if options.unmanaged {
-        let (found, failed) = unmanaged_resources(session, &regions, &actual).await;
+        let (found, failed) = unmanaged_resources(session, aws, &regions, &actual).await;
         unmanaged = found;
         unreadable.extend(failed);
     }
@@ -164,6 +169,7 @@ async fn check(session: &Session, options: &Options) -> Report {
 /// manages, and reads their hardening problems.
 async fn unmanaged_resources(
     session: &Session,
+    aws: &Aws,
     regions: &BTreeSet<String>,
     actual: &std::collections::HashMap<String, Refreshed>,
 ) -> (Vec<Unmanaged>, Vec<Unreadable>) {
@@ -197,7 +203,7 @@ async fn unmanaged_resources(
             false => all.clone(),
         };
         Some(async move {
-            let found = kind.discover(&session.aws, &searched).await;
+            let found = kind.discover(aws, &searched).await;
             (kind, searched, found)
         })
     });
@@ -222,7 +228,7 @@ async fn unmanaged_resources(
         let address = format!("{}:{}", kind.name(), d.id);
         let rec = d.recorded(kind.name(), &address);
         let ctx = Ctx {
-            aws: &session.aws,
+            aws,
             region: &d.region,
             address: &address,
             base_dir: session.base_dir(),

@@ -33,8 +33,9 @@ pub async fn run(global: &Global, path: &Path, address: &str, id: &str) -> anyho
     let kind = resources::kind(r.kind).context("the blueprint's kinds are all known")?;
     let region = session.bp.region_of(&r);
     // Listing finds the resource with its ARN, which references to it need.
+    let aws = session.aws().await?;
     let listed = kind
-        .discover(&session.aws, std::slice::from_ref(&region))
+        .discover(aws, std::slice::from_ref(&region))
         .await
         .map_err(|f| anyhow::anyhow!("cannot look for `{id}`: {f}"))?;
     let Some(found) = listed.into_iter().find(|d| d.id == id) else {
@@ -54,7 +55,7 @@ pub async fn run(global: &Global, path: &Path, address: &str, id: &str) -> anyho
         prevent_destroy: r.prevent_destroy,
     };
     let ctx = Ctx {
-        aws: &session.aws,
+        aws,
         region: &region,
         address,
         base_dir: session.base_dir(),

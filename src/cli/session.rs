@@ -127,7 +127,10 @@ pub struct Session {
     pub bp: Blueprint,
     pub backend: Box<dyn Backend>,
     pub state: State,
-    pub aws: Aws,
+    /// Built when first needed: a plan that reads nothing (`--refresh=false`) and deletes
+    /// nothing never loads credentials or the system's certificates.
+    aws: tokio::sync::OnceCell<Aws>,
+    aws_options: crate::aws::Options,
     pub parallelism: usize,
     /// Where phases are timed for `--stats`.
     pub stats: std::sync::Arc<crate::stats::Stats>,
@@ -165,10 +168,13 @@ impl Session {
     }
 
     /// Opens the state without taking the lock, for commands that only read (drift, which
-    /// must run with read-only credentials and beside a running apply).
+    /// must run with read-only credentials and beside a running apply). Everything such a
+    /// command does reads AWS, so its access is set up at once.
     pub async fn open_read_only(global: &Global, bp: Blueprint) -> anyhow::Result<Session> {
         let backend = backend(global, &bp).await?;
-        Session::connect(global, bp, backend, None).await
+        let session = Session::connect(global, bp, backend, None).await?;
+        session.aws().await?;
+        Ok(session)
     }
 
     async fn connect(
@@ -193,17 +199,30 @@ impl Session {
             Some(s) => s,
             None => State::new(&bp.name),
         };
-        let aws = Aws::connect(&global.aws(&bp.region)).await?;
-        aws.check_account(bp.account_id.as_deref()).await?;
-        Ok(Session {
+        let session = Session {
+            aws: tokio::sync::OnceCell::new(),
+            aws_options: global.aws(&bp.region),
             bp,
             backend,
             state,
-            aws,
             parallelism: usize::from(global.parallelism),
             stats: global.collected.clone(),
             lock,
-        })
+        };
+        // A blueprint pinned to an account is never planned against another, reading AWS
+        // or not.
+        if let Some(expected) = session.bp.account_id.as_deref() {
+            session.aws().await?.check_account(Some(expected)).await?;
+        }
+        Ok(session)
+    }
+
+    /// AWS access, set up on first use.
+    pub async fn aws(&self) -> anyhow::Result<&Aws> {
+        Ok(self
+            .aws
+            .get_or_try_init(|| Aws::connect(&self.aws_options))
+            .await?)
     }
 
     /// The blueprint's directory, where its relative paths start.
@@ -227,7 +246,7 @@ impl Session {
 
     /// Reads the actual state of every recorded resource, concurrently; fails if any read did.
     pub async fn refresh(&self) -> anyhow::Result<HashMap<String, Refreshed>> {
-        let refresh = self.read(|_| true).await;
+        let refresh = self.read(self.aws().await?, |_| true).await;
         if !refresh.unreadable.is_empty() {
             let lines: Vec<String> = refresh.unreadable.iter().map(|u| u.to_string()).collect();
             bail!(
@@ -240,7 +259,7 @@ impl Session {
 
     /// Reads the actual state of the recorded and desired resources in the regions `selected`
     /// accepts, concurrently. Resources of other regions are taken as recorded.
-    pub async fn read(&self, selected: impl Fn(&str) -> bool) -> Refresh {
+    pub async fn read(&self, aws: &Aws, selected: impl Fn(&str) -> bool) -> Refresh {
         let started = std::time::Instant::now();
         let selected = &selected;
         let reads = self.state.resources.iter().map(|rec| async move {
@@ -263,7 +282,7 @@ impl Session {
                 )));
             };
             let ctx = Ctx {
-                aws: &self.aws,
+                aws,
                 region: &rec.region,
                 address: &rec.address,
                 base_dir: self.base_dir(),
@@ -302,7 +321,7 @@ impl Session {
                 Err(e) => unreadable.push(e),
             }
         }
-        unreadable.extend(self.find_existing(&mut actual, selected).await);
+        unreadable.extend(self.find_existing(aws, &mut actual, selected).await);
         unreadable.sort_by(|a, b| a.address.cmp(&b.address));
         self.stats.phase("refresh", started);
         Refresh { actual, unreadable }
@@ -312,6 +331,7 @@ impl Session {
     /// GuardDuty detector per region) whether one exists already; returns what failed.
     async fn find_existing(
         &self,
+        aws: &Aws,
         actual: &mut HashMap<String, Refreshed>,
         selected: &impl Fn(&str) -> bool,
     ) -> Vec<Unreadable> {
@@ -320,7 +340,7 @@ impl Session {
                 && selected(&self.bp.region_of(r))
         });
         // Independent lookups, concurrently, as refresh reads.
-        let looked: Vec<_> = futures::stream::iter(candidates.map(|r| self.adopt(r)))
+        let looked: Vec<_> = futures::stream::iter(candidates.map(|r| self.adopt(aws, r)))
             .buffer_unordered(self.reads_at_once())
             .collect()
             .await;
@@ -339,7 +359,11 @@ impl Session {
 
     /// What AWS holds for a desired resource with no live record: the one instance AWS
     /// allows, or what an interrupted create made, read as found.
-    async fn adopt(&self, r: &Resource) -> Result<Option<(String, Refreshed)>, Unreadable> {
+    async fn adopt(
+        &self,
+        aws: &Aws,
+        r: &Resource,
+    ) -> Result<Option<(String, Refreshed)>, Unreadable> {
         let Some(kind) = resources::kind(r.kind) else {
             return Ok(None);
         };
@@ -351,7 +375,7 @@ impl Session {
             error,
         };
         let ctx = Ctx {
-            aws: &self.aws,
+            aws,
             region: &region,
             address: &r.address,
             base_dir: self.base_dir(),
@@ -455,7 +479,7 @@ impl Session {
                 continue;
             };
             let ctx = Ctx {
-                aws: &self.aws,
+                aws: self.aws().await?,
                 region: &prior.region,
                 address: &prior.address,
                 base_dir: self.base_dir(),

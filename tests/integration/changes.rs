@@ -109,6 +109,12 @@ fn credentials_for_another_account_are_refused_before_anything_changes() {
         "{err}"
     );
     assert!(!p.state_path().exists());
+    // A plan that reads nothing else from AWS still checks whose account it is planned for.
+    let err = p.rampart("plan", &["--refresh=false"]).expect(1).stderr();
+    assert!(
+        err.contains("refusing to touch AWS account 123456789012"),
+        "{err}"
+    );
     let ok = Project::new(
         "account-ok",
         &SMALL.replace(

@@ -117,4 +117,27 @@ fn refreshing_the_example_makes_exactly_the_calls_its_diff_needs() {
     );
     p.rampart("plan", &["--refresh=false", "--out", "plan.json"])
         .expect(1);
+
+    // Nor does it set up AWS access: a CA bundle that is not one, which stops every command
+    // that reads AWS, does not stop it.
+    let junk = p.blueprint().with_file_name("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let bp = p.blueprint();
+    let with_junk = |flags: &[&str]| {
+        let mut args = vec!["plan", bp.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        Run(p
+            .command(&args)
+            .env("AWS_CA_BUNDLE", &junk)
+            .output()
+            .unwrap())
+    };
+    let blind = with_junk(&["--refresh=false", "--detailed-exitcode"]).expect(2);
+    assert!(blind.stdout().contains("1 to update"), "{}", blind.stdout());
+    let refreshed = with_junk(&[]).expect(1);
+    assert!(
+        refreshed.stderr().contains("holds no PEM certificate"),
+        "{}",
+        refreshed.stderr()
+    );
 }
