@@ -57,14 +57,17 @@ fn line_starts<'f>(source: &str, found: &'f OnceLock<Vec<usize>>) -> &'f [usize]
 /// is worked out only for what is reported, not for every field of every resource.
 #[derive(Clone)]
 pub struct SourceMap {
-    text: Arc<str>,
+    /// The file's own buffer, shared rather than copied: a copy of a large blueprint is
+    /// megabytes of fresh memory, written at the end of the parse while nothing else runs.
+    text: Arc<String>,
     starts: Arc<OnceLock<Vec<usize>>>,
 }
 
 impl SourceMap {
-    pub fn new(lines: &Lines<'_>) -> SourceMap {
+    /// The map of `text`, with the line starts `lines` finds in that same text.
+    pub fn new(text: Arc<String>, lines: &Lines<'_>) -> SourceMap {
         SourceMap {
-            text: Arc::from(lines.source),
+            text,
             starts: Arc::clone(&lines.starts),
         }
     }
@@ -168,8 +171,9 @@ impl<'a> Diagnostics<'a> {
     }
 
     /// The blueprint's text and line starts, for positions worked out later.
-    pub fn source_map(&self) -> SourceMap {
-        SourceMap::new(&self.lines)
+    /// The map of `text`, the text these diagnostics are about.
+    pub fn source_map(&self, text: Arc<String>) -> SourceMap {
+        SourceMap::new(text, &self.lines)
     }
 
     pub fn into_vec(mut self) -> Vec<Diagnostic> {

@@ -176,7 +176,7 @@ pub fn load_with(
         path: path.to_path_buf(),
         source,
     })?;
-    parse_with(path, &bytes, early).map_err(LoadError::Invalid)
+    parse_with(path, bytes, early).map_err(LoadError::Invalid)
 }
 
 /// Splits an address into kind and name.

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 use serde_json::Value;
@@ -153,7 +154,7 @@ struct Walker<'a> {
 
 /// Parses and validates a blueprint. `bytes` is the file's content; `path` names it in errors.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Blueprint, Vec<Diagnostic>> {
-    parse_with(path, bytes, &mut |_, _| {})
+    parse_with(path, bytes.to_vec(), &mut |_, _| {})
 }
 
 /// [`parse`], telling `early` the blueprint's name and state configuration as soon as they
@@ -161,22 +162,25 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Blueprint, Vec<Diagnostic>> {
 /// not told if either is wrong, and the blueprint may still prove invalid after it is told.
 pub fn parse_with(
     path: &Path,
-    bytes: &[u8],
+    bytes: Vec<u8>,
     early: &mut dyn FnMut(&str, &StateConfig),
 ) -> Result<Blueprint, Vec<Diagnostic>> {
-    let source = match std::str::from_utf8(bytes) {
-        Ok(s) => s,
+    // The blueprint keeps this very buffer for its positions.
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => Arc::new(text),
         Err(e) => {
-            let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
+            let at = e.utf8_error().valid_up_to();
+            let valid = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
             let mut diags = Diagnostics::new(path, &valid);
             diags.error_hint(
-                &(e.valid_up_to()..e.valid_up_to()),
+                &(at..at),
                 "the blueprint is not valid UTF-8 text",
                 "a blueprint is a TOML file; check that the right file was given",
             );
             return Err(diags.into_vec());
         }
     };
+    let source = text.as_str();
     let mut w = Walker {
         diags: Diagnostics::new(path, source),
         refs: Vec::new(),
@@ -200,7 +204,7 @@ pub fn parse_with(
         return Err(w.diags.into_vec());
     }
     let sections = w.sections(root, early);
-    let bp = sections.and_then(|sections| w.finish(path, source, sections));
+    let bp = sections.and_then(|sections| w.finish(path, &text, sections));
     if w.diags.is_empty()
         && let Some(bp) = bp
     {
@@ -313,7 +317,8 @@ impl Walker<'_> {
     }
 
     /// The checks across resources, and the blueprint if they pass.
-    fn finish(&mut self, path: &Path, source: &str, sections: Sections) -> Option<Blueprint> {
+    fn finish(&mut self, path: &Path, text: &Arc<String>, sections: Sections) -> Option<Blueprint> {
+        let source = text.as_str();
         let header = &sections.header;
         let home = header.get("region").and_then(Value::as_str).unwrap_or("");
         let regions: Vec<String> = header
@@ -409,7 +414,7 @@ impl Walker<'_> {
             drift_ignore: sections.drift_ignore,
             waivers: sections.waivers.into_iter().map(|(w, _)| w).collect(),
             resources,
-            source_map: self.diags.source_map(),
+            source_map: self.diags.source_map(Arc::clone(text)),
         })
     }
 
