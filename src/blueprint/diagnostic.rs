@@ -66,6 +66,7 @@ pub struct SourceMap {
 impl SourceMap {
     /// The map of `text`, with the line starts `lines` finds in that same text.
     pub fn new(text: Arc<String>, lines: &Lines<'_>) -> SourceMap {
+        debug_assert!(std::ptr::eq(text.as_str(), lines.source));
         SourceMap {
             text,
             starts: Arc::clone(&lines.starts),
@@ -170,8 +171,8 @@ impl<'a> Diagnostics<'a> {
         self.lines.position(offset)
     }
 
-    /// The blueprint's text and line starts, for positions worked out later.
-    /// The map of `text`, the text these diagnostics are about.
+    /// The blueprint's text (`text`, the one these diagnostics are about) and line starts,
+    /// for positions worked out later.
     pub fn source_map(&self, text: Arc<String>) -> SourceMap {
         SourceMap::new(text, &self.lines)
     }
