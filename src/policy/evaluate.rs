@@ -84,20 +84,23 @@ pub fn desired(bp: &Blueprint) -> (Vec<Subject<'_>>, World) {
     // Sized once: 10 000 subjects are megabytes, and each doubling is fresh memory.
     let mut subjects = Vec::with_capacity(bp.resources.len());
     for r in &bp.resources {
-        let mut subject = Subject {
+        // The address and at most two names: sized once, not grown.
+        let mut names = Vec::with_capacity(3);
+        names.push(Cow::Borrowed(r.address.as_str()));
+        names.extend(
+            ["name", "identifier"]
+                .iter()
+                .filter_map(|f| r.attr(f).and_then(Value::as_str).map(Cow::Borrowed)),
+        );
+        let subject = Subject {
             kind: r.kind,
             resource: Cow::Borrowed(&r.address),
-            names: vec![Cow::Borrowed(&r.address)],
+            names,
             region: Cow::Borrowed(r.region.as_deref().unwrap_or(&bp.region)),
             attrs: Cow::Borrowed(&r.attrs),
             computed: Cow::Borrowed(&r.computed),
             mode: Mode::Desired,
         };
-        let names: Vec<Cow<str>> = ["name", "identifier"]
-            .iter()
-            .filter_map(|f| r.attr(f).and_then(Value::as_str).map(Cow::Borrowed))
-            .collect();
-        subject.names.extend(names);
         observe(&mut world, &subject);
         subjects.push(subject);
     }
