@@ -605,12 +605,10 @@ async fn removal_deletes_destroy_empties_and_prevent_destroy_protects() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_locked_bucket_holding_objects_is_refused_while_destroy_removes_the_rest() {
-    let p = Project::new(
-        "objlock",
-        &format!(
-            "{SMALL}\n[s3_bucket.vault]\nname = \"acme-vault\"\nrequire_tls = false\nobject_lock = {{ mode = \"GOVERNANCE\", retention_days = 1 }}\n"
-        ),
+    let with_vault = format!(
+        "{SMALL}\n[s3_bucket.vault]\nname = \"acme-vault\"\nrequire_tls = false\nobject_lock = {{ mode = \"GOVERNANCE\", retention_days = 1 }}\n"
     );
+    let p = Project::new("objlock", &with_vault);
     p.waive("RMP-S3-001", "s3_bucket.vault");
     p.waive("RMP-S3-003", "s3_bucket.vault");
     p.waive("RMP-S3-005", "s3_bucket.vault");
@@ -625,6 +623,13 @@ async fn a_locked_bucket_holding_objects_is_refused_while_destroy_removes_the_re
         .send()
         .await
         .unwrap();
+    // A plan that reads nothing from AWS still asks it whether a deletion it plans can happen
+    // (its AWS access is set up only then).
+    p.write(SMALL);
+    let err = p.rampart("plan", &["--refresh=false"]).expect(1).stderr();
+    assert!(err.contains("`s3_bucket.vault` cannot be deleted"), "{err}");
+    assert!(err.contains("holds objects"), "{err}");
+    p.write(&with_vault);
     // The plan says so before anything happens; the rest is destroyed, the vault stays.
     let out = p.rampart("destroy", &["--auto-approve"]).expect(1).stdout();
     assert!(out.contains("`s3_bucket.vault` cannot be deleted"), "{out}");
