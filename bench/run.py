@@ -116,6 +116,11 @@ PURE_COLD_RUNS = 3
 IDLE_S = 3
 
 
+def in_process_ms(r):
+    """A planning-path run's own time: its parse, state and diff phases."""
+    return 1000 * phase(r["stats"], "parse", "state", "diff")
+
+
 def pure_path(binary, work, endpoint, par):
     """The planning path, `PURE_RUNS` times after a warm-up run (a run is a fraction of a second,
     and this machine's noise is not): the median run's in-process time (parse, state and diff phases), whole
@@ -126,14 +131,14 @@ def pure_path(binary, work, endpoint, par):
     for _ in range(PURE_COLD_RUNS):
         time.sleep(IDLE_S)
         r = run(binary, args, work, endpoint, 0)
-        cold.append(1000 * phase(r["stats"], "parse", "state", "diff"))
+        cold.append(in_process_ms(r))
     # One run first, not counted: the runs timed follow each other, as a warm machine's do.
     run(binary, args, work, endpoint, 0)
     runs = []
     for _ in range(PURE_RUNS):
         r = run(binary, args, work, endpoint, 0)
         runs.append({
-            "pure_ms": 1000 * phase(r["stats"], "parse", "state", "diff"),
+            "pure_ms": in_process_ms(r),
             "pure_process_ms": 1000 * r["wall_s"],
             "pure_mb": r["peak_mb"],
         })
