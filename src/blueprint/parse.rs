@@ -399,16 +399,7 @@ impl Walker<'_> {
                 .get("account_id")
                 .and_then(Value::as_str)
                 .map(String::from),
-            regions: header
-                .get("regions")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            regions,
             tags: sections.tags,
             state: sections.state,
             drift_ignore: sections.drift_ignore,
