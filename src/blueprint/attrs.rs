@@ -171,13 +171,21 @@ impl Attrs {
         self.entries.binary_search_by(|(k, _)| k.as_str().cmp(name))
     }
 
+    /// Where `name` is, without working out where a missing one would go: most lookups are
+    /// reads, and many are for optional fields a resource leaves out.
+    fn index(&self, name: &str) -> Option<usize> {
+        if self.entries.len() < SCAN_BELOW {
+            return self.entries.iter().position(|(k, _)| same(k, name));
+        }
+        self.find(name).ok()
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
-        let i = self.find(name).ok()?;
-        self.entries.get(i).map(|(_, v)| v)
+        self.entries.get(self.index(name)?).map(|(_, v)| v)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
-        self.find(name).is_ok()
+        self.index(name).is_some()
     }
 
     /// Sets `name` to `value`, returning what it held before.
@@ -193,7 +201,7 @@ impl Attrs {
     }
 
     pub fn remove(&mut self, name: &str) -> Option<Value> {
-        let i = self.find(name).ok()?;
+        let i = self.index(name)?;
         Some(self.entries.remove(i).1)
     }
 
