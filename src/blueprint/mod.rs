@@ -47,6 +47,11 @@ impl Resource {
         self.computed.get(name).or_else(|| self.attrs.get(name))
     }
 
+    /// Where the resource lives: its own `region`, else `home`, the blueprint's.
+    pub fn region_in<'r>(&'r self, home: &'r str) -> &'r str {
+        self.region.as_deref().unwrap_or(home)
+    }
+
     /// Every desired attribute, the computed ones over the written ones.
     pub fn desired(&self) -> Attrs {
         let mut attrs = self.attrs.clone();
@@ -135,8 +140,8 @@ impl Blueprint {
     }
 
     /// Where a resource lives: its own `region`, else the home region.
-    pub fn region_of(&self, r: &Resource) -> String {
-        r.region.clone().unwrap_or_else(|| self.region.clone())
+    pub fn region_of<'r>(&'r self, r: &'r Resource) -> &'r str {
+        r.region_in(&self.region)
     }
 }
 

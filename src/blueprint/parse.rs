@@ -972,9 +972,6 @@ impl Walker<'_> {
     /// target, a database's key): AWS refuses the rest. IAM is global, and CloudTrail may
     /// deliver to a bucket elsewhere.
     fn check_regions(&mut self, resources: &[Resource], written: &[Written], home: &str) {
-        fn region_of<'r>(r: &'r Resource, home: &'r str) -> &'r str {
-            r.region.as_deref().unwrap_or(home)
-        }
         let by_address: HashMap<&str, &Resource> =
             resources.iter().map(|r| (r.address.as_str(), r)).collect();
         for (r, w) in resources.iter().zip(written) {
@@ -997,7 +994,7 @@ impl Walker<'_> {
                     if resources::kind(target.kind).is_some_and(|k| k.global()) {
                         continue;
                     }
-                    let (here, there) = (region_of(r, home), region_of(target, home));
+                    let (here, there) = (r.region_in(home), target.region_in(home));
                     if here != there {
                         self.diags.error_hint(
                             &w.of(field.name),

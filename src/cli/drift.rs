@@ -74,7 +74,7 @@ fn scope(bp: &Blueprint, options: &Options) -> BTreeSet<String> {
     }
     let mut regions: BTreeSet<String> = bp.regions.iter().cloned().collect();
     regions.insert(bp.region.clone());
-    regions.extend(bp.resources.iter().map(|r| bp.region_of(r)));
+    regions.extend(bp.resources.iter().map(|r| bp.region_of(r).to_string()));
     regions
 }
 
@@ -138,7 +138,7 @@ async fn check(session: &Session, options: &Options) -> Report {
     let mut compared: HashSet<&str> = bp
         .resources
         .iter()
-        .filter(|r| in_scope(&bp.region_of(r)))
+        .filter(|r| in_scope(bp.region_of(r)))
         .map(|r| r.address.as_str())
         .collect();
     compared.extend(

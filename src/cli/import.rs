@@ -31,7 +31,7 @@ pub async fn run(global: &Global, path: &Path, address: &str, id: &str) -> anyho
         );
     }
     let kind = resources::kind(r.kind).context("the blueprint's kinds are all known")?;
-    let region = session.bp.region_of(&r);
+    let region = session.bp.region_of(&r).to_string();
     // Listing finds the resource with its ARN, which references to it need.
     let aws = session.aws().await?;
     let listed = kind

@@ -337,7 +337,7 @@ impl Session {
     ) -> Vec<Unreadable> {
         let candidates = self.bp.resources.iter().filter(|r| {
             !matches!(actual.get(&r.address), Some(Refreshed::Exists(_)))
-                && selected(&self.bp.region_of(r))
+                && selected(self.bp.region_of(r))
         });
         // Independent lookups, concurrently, as refresh reads.
         let looked: Vec<_> = futures::stream::iter(candidates.map(|r| self.adopt(aws, r)))
@@ -371,12 +371,12 @@ impl Session {
         let failure = |error: String| Unreadable {
             address: r.address.clone(),
             id: None,
-            region: region.clone(),
+            region: region.to_string(),
             error,
         };
         let ctx = Ctx {
             aws,
-            region: &region,
+            region,
             address: &r.address,
             base_dir: self.base_dir(),
             token: None,
@@ -404,7 +404,7 @@ impl Session {
             kind: r.kind.to_string(),
             id: found,
             arn,
-            region: region.clone(),
+            region: region.to_string(),
             attributes: Default::default(),
             dependencies: r.dependencies.clone(),
             prevent_destroy: r.prevent_destroy,

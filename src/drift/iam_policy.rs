@@ -23,7 +23,7 @@ pub fn policy(bp: &Blueprint, state: &State, unmanaged: bool) -> Value {
         targets
             .entry(r.kind)
             .or_default()
-            .insert((bp.region_of(r), name.to_string()));
+            .insert((bp.region_of(r).to_string(), name.to_string()));
     }
     for rec in &state.resources {
         if let Some(kind) = resources::kind(&rec.kind) {

@@ -208,7 +208,7 @@ fn plan_resource(
     notes: &mut Vec<String>,
 ) -> Option<Change> {
     let kind = resources::kind(r.kind)?;
-    let region = r.region.as_deref().unwrap_or(&bp.region);
+    let region = bp.region_of(r);
     // Built only for a change: most resources of a converged plan have none.
     let desired = |attributes: Attrs, region: &str| Desired {
         region: region.to_string(),

@@ -96,7 +96,7 @@ pub fn desired(bp: &Blueprint) -> (Vec<Subject<'_>>, World) {
             kind: r.kind,
             resource: Cow::Borrowed(&r.address),
             names,
-            region: Cow::Borrowed(r.region.as_deref().unwrap_or(&bp.region)),
+            region: Cow::Borrowed(bp.region_of(r)),
             attrs: Cow::Borrowed(&r.attrs),
             computed: Cow::Borrowed(&r.computed),
             mode: Mode::Desired,
