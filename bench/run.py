@@ -27,6 +27,7 @@ import argparse
 import json
 import math
 import os
+import platform
 import re
 import shutil
 import socket
@@ -114,6 +115,30 @@ PURE_RUNS = 7
 # that then touches it waits for the host to fault it in again.
 PURE_COLD_RUNS = 3
 IDLE_S = 3
+
+
+def cpu_model():
+    """The processor's name, so that tables from different machines are not compared as one:
+    the same binary's timings differ by nearly twice between two VMs of this project."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def reference_ms():
+    """A fixed piece of pure CPU work in this Python, the median of 3 runs: a yardstick for
+    the machine, since a VM's processor name rarely tells two machines apart."""
+    def once():
+        started = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        return 1000 * (time.perf_counter() - started)
+    return statistics.median(once() for _ in range(3))
 
 
 def in_process_ms(r):
@@ -353,6 +378,8 @@ def main():
         "rampart": subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout.strip(),
         "parallelism": args.parallelism,
         "cpus": os.cpu_count(),
+        "cpu": cpu_model(),
+        "reference_ms": reference_ms(),
         "validate_example_ms": 1000 * starts[len(starts) // 2],
         "rows": rows,
     }
@@ -360,6 +387,14 @@ def main():
     table = markdown(result)
     args.markdown.write_text(table)
     print(table)
+
+
+def machine(result):
+    """The machine a table was measured on, as far as this harness can tell."""
+    cpu = result.get("cpu", "processor not recorded")
+    if result.get("reference_ms") is None:
+        return cpu
+    return f"{cpu}; the yardstick, a fixed Python loop: {result['reference_ms']:.0f} ms"
 
 
 def markdown(result):
@@ -389,7 +424,7 @@ def markdown(result):
         f"Planning path: median of {PURE_RUNS} runs one after another; after {IDLE_S} s idle: "
         f"median of {PURE_COLD_RUNS} runs. "
         f"`rampart validate` of the example: {result['validate_example_ms']:.1f} ms (median of 21), "
-        f"`--parallelism {result['parallelism']}`, {result['cpus']} CPUs, {result['rampart']}."
+        f"`--parallelism {result['parallelism']}`, {result['cpus']} CPUs ({machine(result)}), {result['rampart']}."
     )
     return "\n".join(lines) + "\n"
 
