@@ -1,7 +1,7 @@
 //! Blueprint diagnostics: what is wrong, where (`file:line:column`) and how to fix it.
 
 use std::fmt;
-use std::ops::Range;
+use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -23,24 +23,76 @@ impl Position {
 /// Where each line of a text starts, so that an offset's position costs a binary search and
 /// the length of its line, not a scan from the top (a blueprint has thousands of fields).
 /// They are found on the first position asked for: a blueprint without problems needs none.
-#[derive(Debug)]
-pub struct Lines<'a> {
-    source: &'a str,
-    /// Shared with the [`SourceMap`] made of these lines, so that they are found once.
+///
+/// The text is borrowed while the blueprint is parsed (`Lines<&str>`) and shared with the
+/// parsed blueprint afterwards ([`SourceMap`]); both see the same line starts, found once.
+pub struct Lines<T> {
+    text: T,
     starts: Arc<OnceLock<Vec<usize>>>,
 }
 
-impl<'a> Lines<'a> {
-    pub fn new(source: &'a str) -> Lines<'a> {
+/// A blueprint's text and where its lines start, kept with the parsed blueprint: a position
+/// is worked out only for what is reported, not for every field of every resource. The text
+/// is the file's own buffer, shared rather than copied: a copy of a large blueprint is
+/// megabytes of fresh memory, written at the end of the parse while nothing else runs.
+pub type SourceMap = Lines<Arc<String>>;
+
+impl<T> Lines<T>
+where
+    T: Deref,
+    T::Target: AsRef<str>,
+{
+    pub fn new(text: T) -> Lines<T> {
         Lines {
-            source,
+            text,
             starts: Arc::default(),
         }
     }
 
+    fn text(&self) -> &str {
+        self.text.deref().as_ref()
+    }
+
     /// The line and the column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> Position {
-        position(self.source, line_starts(self.source, &self.starts), offset)
+        let text = self.text();
+        position(text, line_starts(text, &self.starts), offset)
+    }
+
+    /// These lines over `text`, which must be this very text held another way (the buffer
+    /// these lines borrow, now shared): the line starts found so far are kept.
+    pub fn sharing<U>(&self, text: U) -> Lines<U>
+    where
+        U: Deref,
+        U::Target: AsRef<str>,
+    {
+        debug_assert!(std::ptr::eq(text.deref().as_ref(), self.text()));
+        Lines {
+            text,
+            starts: Arc::clone(&self.starts),
+        }
+    }
+}
+
+impl<T> Clone for Lines<T>
+where
+    T: Clone,
+{
+    fn clone(&self) -> Lines<T> {
+        Lines {
+            text: self.text.clone(),
+            starts: Arc::clone(&self.starts),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Lines<T>
+where
+    T: Deref,
+    T::Target: AsRef<str>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Lines({} bytes)", self.text.deref().as_ref().len())
     }
 }
 
@@ -51,37 +103,6 @@ fn line_starts<'f>(source: &str, found: &'f OnceLock<Vec<usize>>) -> &'f [usize]
             .chain(source.match_indices('\n').map(|(i, _)| i + 1))
             .collect()
     })
-}
-
-/// A blueprint's text and where its lines start, kept with the parsed blueprint: a position
-/// is worked out only for what is reported, not for every field of every resource.
-#[derive(Clone)]
-pub struct SourceMap {
-    /// The file's own buffer, shared rather than copied: a copy of a large blueprint is
-    /// megabytes of fresh memory, written at the end of the parse while nothing else runs.
-    text: Arc<String>,
-    starts: Arc<OnceLock<Vec<usize>>>,
-}
-
-impl SourceMap {
-    /// The map of `text`, with the line starts `lines` finds in that same text.
-    pub fn new(text: Arc<String>, lines: &Lines<'_>) -> SourceMap {
-        debug_assert!(std::ptr::eq(text.as_str(), lines.source));
-        SourceMap {
-            text,
-            starts: Arc::clone(&lines.starts),
-        }
-    }
-
-    pub fn position(&self, offset: usize) -> Position {
-        position(&self.text, line_starts(&self.text, &self.starts), offset)
-    }
-}
-
-impl fmt::Debug for SourceMap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SourceMap({} bytes)", self.text.len())
-    }
 }
 
 fn position(source: &str, starts: &[usize], offset: usize) -> Position {
@@ -127,7 +148,7 @@ impl fmt::Display for Diagnostic {
 #[derive(Debug)]
 pub struct Diagnostics<'a> {
     file: &'a Path,
-    lines: Lines<'a>,
+    lines: Lines<&'a str>,
     items: Vec<Diagnostic>,
 }
 
@@ -174,7 +195,7 @@ impl<'a> Diagnostics<'a> {
     /// The blueprint's text (`text`, the one these diagnostics are about) and line starts,
     /// for positions worked out later.
     pub fn source_map(&self, text: Arc<String>) -> SourceMap {
-        SourceMap::new(text, &self.lines)
+        self.lines.sharing(text)
     }
 
     pub fn into_vec(mut self) -> Vec<Diagnostic> {
