@@ -26,6 +26,7 @@ impl Position {
 ///
 /// The text is borrowed while the blueprint is parsed (`Lines<&str>`) and shared with the
 /// parsed blueprint afterwards ([`SourceMap`]); both see the same line starts, found once.
+#[derive(Clone)]
 pub struct Lines<T> {
     text: T,
     starts: Arc<OnceLock<Vec<usize>>>,
@@ -56,7 +57,12 @@ where
     /// The line and the column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> Position {
         let text = self.text();
-        position(text, line_starts(text, &self.starts), offset)
+        let starts = self.starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        position(text, starts, offset)
     }
 
     /// These lines over `text`, which must be this very text held another way (the buffer
@@ -74,35 +80,14 @@ where
     }
 }
 
-impl<T> Clone for Lines<T>
-where
-    T: Clone,
-{
-    fn clone(&self) -> Lines<T> {
-        Lines {
-            text: self.text.clone(),
-            starts: Arc::clone(&self.starts),
-        }
-    }
-}
-
 impl<T> fmt::Debug for Lines<T>
 where
     T: Deref,
     T::Target: AsRef<str>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Lines({} bytes)", self.text.deref().as_ref().len())
+        write!(f, "Lines({} bytes)", self.text().len())
     }
-}
-
-/// Where each line of `source` starts, found once and kept in `found`.
-fn line_starts<'f>(source: &str, found: &'f OnceLock<Vec<usize>>) -> &'f [usize] {
-    found.get_or_init(|| {
-        std::iter::once(0)
-            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-            .collect()
-    })
 }
 
 fn position(source: &str, starts: &[usize], offset: usize) -> Position {
