@@ -180,8 +180,13 @@ impl<'i> Builder<'i> {
         }
     }
 
+    /// An event's text.
+    fn text(&self, span: Span) -> &'i str {
+        &self.chunk.0[span.start()..span.end()]
+    }
+
     fn raw(&self, span: Span, encoding: Option<Encoding>) -> Raw<'i> {
-        Raw::new_unchecked(&self.chunk.0[span.start()..span.end()], encoding, span)
+        Raw::new_unchecked(self.text(span), encoding, span)
     }
 
     /// Where in the file an event's text is.
@@ -453,7 +458,7 @@ impl<'i> EventReceiver for Builder<'i> {
     }
 
     fn simple_key(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
-        let text = &self.chunk.0[span.start()..span.end()];
+        let text = self.text(span);
         let name = match encoding {
             None if !text.is_empty() && text.bytes().all(|b| BARE_KEY[usize::from(b)]) => {
                 Cow::Borrowed(text)
@@ -473,7 +478,7 @@ impl<'i> EventReceiver for Builder<'i> {
 
     fn scalar(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
         if encoding == Some(Encoding::BasicString)
-            && let Some(plain) = plain_basic_string(&self.chunk.0[span.start()..span.end()])
+            && let Some(plain) = plain_basic_string(self.text(span))
         {
             let span = self.at(span);
             self.value(Node {
