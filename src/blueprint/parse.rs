@@ -978,15 +978,18 @@ impl Walker<'_> {
             let Some(kind) = resources::kind(r.kind).filter(|k| !k.global()) else {
                 continue;
             };
-            for field in kind.schema() {
+            // Only reference fields are looked up: a resource's other attributes are most of
+            // them, and this runs for every resource.
+            let references = kind.schema().iter().filter(|f| {
+                matches!(f.ty, Type::Ref(_) | Type::RefList(Some(_)))
+                    && !(r.kind == "cloudtrail" && f.name == "bucket")
+            });
+            for field in references {
                 let targets = match (field.ty, r.attrs.get(field.name)) {
                     (Type::Ref(_), Some(target @ Value::String(_))) => std::slice::from_ref(target),
                     (Type::RefList(Some(_)), Some(Value::Array(ts))) => ts.as_slice(),
                     _ => continue,
                 };
-                if r.kind == "cloudtrail" && field.name == "bucket" {
-                    continue;
-                }
                 for t in targets.iter().filter_map(Value::as_str) {
                     let Some(target) = by_address.get(t) else {
                         continue;
@@ -1456,6 +1459,25 @@ mod tests {
             "{HEAD}[kms_key.k]\nregion = \"eu-central-1\"\n[s3_bucket.far]\nname = \"far-bucket\"\nregion = \"eu-central-1\"\nkms_key = \"kms_key.k\"\n"
         );
         assert!(errors(&same).is_empty());
+    }
+
+    #[test]
+    fn a_trail_delivers_anywhere_but_logs_data_events_of_its_own_region_only() {
+        let trail = |data_events: &str| {
+            format!(
+                "{HEAD}[kms_key.k]\n[s3_bucket.logs]\nname = \"logs-bucket\"\nregion = \"eu-central-1\"\n\
+                 [s3_bucket.far]\nname = \"far-bucket\"\nregion = \"eu-central-1\"\n\
+                 [cloudtrail.t]\nname = \"audit-trail\"\nbucket = \"s3_bucket.logs\"\nkms_key = \"kms_key.k\"\n\
+                 data_events = [{data_events}]\n"
+            )
+        };
+        assert!(errors(&trail("")).is_empty(), "{:#?}", errors(&trail("")));
+        let errs = errors(&trail("\"s3_bucket.far\""));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("`data_events` in `cloudtrail.t` (eu-west-1) refers to `s3_bucket.far` in eu-central-1")),
+            "{errs:#?}"
+        );
     }
 
     #[test]
