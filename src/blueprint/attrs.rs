@@ -300,7 +300,9 @@ impl<'de> Deserialize<'de> for Attrs {
                 f.write_str("a map")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Attrs, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                // JSON gives no length: room for a resource's usual dozen attributes, so that a
+                // large state is not read through three reallocations per resource.
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(12).min(64));
                 while let Some(entry) = map.next_entry()? {
                     entries.push(entry);
                 }
