@@ -1158,11 +1158,15 @@ fn toml_to_json(value: &Item) -> Option<Value> {
                 .map(|i| toml_to_json(&i.item))
                 .collect::<Option<Vec<_>>>()?,
         ),
-        Item::Table(t) => Value::Object(
-            t.iter()
-                .map(|(k, v)| Some((k.name.to_string(), toml_to_json(&v.item)?)))
-                .collect::<Option<serde_json::Map<_, _>>>()?,
-        ),
+        // Inserted one by one: collecting a map sorts and bulk-builds it, which costs a small
+        // table (a policy statement, a condition) several times as much.
+        Item::Table(t) => {
+            let mut map = serde_json::Map::new();
+            for (k, v) in t.iter() {
+                map.insert(k.name.to_string(), toml_to_json(&v.item)?);
+            }
+            Value::Object(map)
+        }
     })
 }
 
