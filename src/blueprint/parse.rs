@@ -548,11 +548,7 @@ impl Walker<'_> {
         };
         out.reserve(table.len());
         let fields: Vec<Field> = kind.schema().iter().chain(META_FIELDS).copied().collect();
-        let references: Vec<&Field> = kind
-            .schema()
-            .iter()
-            .filter(|f| matches!(f.ty, Type::Ref(_) | Type::RefList(Some(_))))
-            .collect();
+        let references: Vec<&Field> = kind.schema().iter().filter(|f| f.ty.resolves()).collect();
         for Entry { key, node: body } in table {
             let name = key.name.as_ref();
             // Joined by hand: `format!` costs ten times as much, 10 000 times for a large file.
@@ -981,10 +977,10 @@ impl Walker<'_> {
             };
             // Only reference fields are looked up: a resource's other attributes are most of
             // them, and this runs for every resource.
-            let references = kind.schema().iter().filter(|f| {
-                matches!(f.ty, Type::Ref(_) | Type::RefList(Some(_)))
-                    && !(r.kind == "cloudtrail" && f.name == "bucket")
-            });
+            let references = kind
+                .schema()
+                .iter()
+                .filter(|f| f.ty.resolves() && !(r.kind == "cloudtrail" && f.name == "bucket"));
             for field in references {
                 let targets = match (field.ty, r.attrs.get(field.name)) {
                     (Type::Ref(_), Some(target @ Value::String(_))) => std::slice::from_ref(target),

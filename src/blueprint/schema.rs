@@ -38,6 +38,12 @@ pub enum Type {
 }
 
 impl Type {
+    /// Whether the value names resources of one kind, resolved to their physical values
+    /// (`Ref`, `RefList(Some)`), as `depends_on` does not.
+    pub fn resolves(&self) -> bool {
+        matches!(self, Type::Ref(_) | Type::RefList(Some(_)))
+    }
+
     /// How the type is named in error messages.
     pub fn describe(&self) -> String {
         match self {
