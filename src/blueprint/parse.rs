@@ -591,15 +591,9 @@ impl Walker<'_> {
                 dependencies.extend(list.iter().filter_map(Value::as_str).map(String::from));
             }
             for field in &references {
-                match (field.ty, attrs.get(field.name)) {
-                    (Type::Ref(_), Some(Value::String(target))) => {
-                        dependencies.push(target.clone());
-                    }
-                    (Type::RefList(Some(_)), Some(Value::Array(targets))) => {
-                        dependencies
-                            .extend(targets.iter().filter_map(Value::as_str).map(String::from));
-                    }
-                    _ => {}
+                if let Some(value) = attrs.get(field.name) {
+                    let targets = field.ty.targets(value).iter().filter_map(Value::as_str);
+                    dependencies.extend(targets.map(String::from));
                 }
             }
             dependencies.sort();
@@ -982,12 +976,10 @@ impl Walker<'_> {
                 .iter()
                 .filter(|f| f.ty.resolves() && !(r.kind == "cloudtrail" && f.name == "bucket"));
             for field in references {
-                let targets = match (field.ty, r.attrs.get(field.name)) {
-                    (Type::Ref(_), Some(target @ Value::String(_))) => std::slice::from_ref(target),
-                    (Type::RefList(Some(_)), Some(Value::Array(ts))) => ts.as_slice(),
-                    _ => continue,
+                let Some(value) = r.attrs.get(field.name) else {
+                    continue;
                 };
-                for t in targets.iter().filter_map(Value::as_str) {
+                for t in field.ty.targets(value).iter().filter_map(Value::as_str) {
                     let Some(target) = by_address.get(t) else {
                         continue;
                     };
@@ -1472,7 +1464,8 @@ mod tests {
                  data_events = [{data_events}]\n"
             )
         };
-        assert!(errors(&trail("")).is_empty(), "{:#?}", errors(&trail("")));
+        let errs = errors(&trail(""));
+        assert!(errs.is_empty(), "{errs:#?}");
         let errs = errors(&trail("\"s3_bucket.far\""));
         assert!(
             errs.iter()

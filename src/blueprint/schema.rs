@@ -44,6 +44,16 @@ impl Type {
         matches!(self, Type::Ref(_) | Type::RefList(Some(_)))
     }
 
+    /// The addresses a value of a type that [`resolves`](Type::resolves) names: the one of a
+    /// `Ref`, each of a `RefList`; none for another type or a value of the wrong shape.
+    pub fn targets<'v>(&self, value: &'v Value) -> &'v [Value] {
+        match (self, value) {
+            (Type::Ref(_), Value::String(_)) => std::slice::from_ref(value),
+            (Type::RefList(Some(_)), Value::Array(items)) => items,
+            _ => &[],
+        }
+    }
+
     /// How the type is named in error messages.
     pub fn describe(&self) -> String {
         match self {
